@@ -1,0 +1,3 @@
+//! `contrast-autodiff`: a minimal reverse-mode automatic differentiation engine.
+
+pub mod gradcheck;

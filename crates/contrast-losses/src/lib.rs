@@ -1,0 +1,1 @@
+//! `contrast-losses`: see the workspace DESIGN for its place in the data path.

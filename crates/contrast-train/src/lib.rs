@@ -1,0 +1,1 @@
+//! `contrast-train`: see the workspace DESIGN for its place in the data path.
