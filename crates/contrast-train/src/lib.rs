@@ -1,1 +1,10 @@
-//! `contrast-train`: see the workspace DESIGN for its place in the data path.
+//! `contrast-train`: recipes, the training loop and evaluation (under construction).
+
+pub mod config;
+pub mod error;
+pub mod eval;
+pub mod metrics;
+pub mod npy;
+pub mod plot;
+
+pub use error::{Error, Result};

@@ -1,0 +1,269 @@
+//! The run configuration: every CLI flag, also readable from a TOML file.
+//!
+//! A file holds any subset of the keys below; unknown keys and wrong types are errors that
+//! name the key. The CLI applies its flags on top of the file, then [`TrainConfig::validate`]
+//! checks the whole. The resolved configuration is written into the run folder as
+//! `config.toml`, so every run can be repeated exactly.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// Which contrastive recipe trains the encoder.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Two views, NT-Xent over the batch (Chen et al. 2020).
+    Simclr,
+    /// Momentum key encoder and a queue of negatives, InfoNCE (He et al. 2020, v2 head).
+    Moco,
+    /// Supervised contrastive loss over labelled views (Khosla et al. 2020).
+    Supcon,
+    /// P x K batches, batch-hard triplet mining, triplet margin loss.
+    Triplet,
+}
+
+/// Which encoder architecture.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EncoderKind {
+    /// Multi-layer perceptron on flattened pixels.
+    Mlp,
+    /// Small conv-relu-pool CNN.
+    Cnn,
+    /// CIFAR-variant ResNet-18.
+    Resnet18,
+}
+
+/// Where the heavy linear algebra runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Device {
+    /// CPU only.
+    Cpu,
+    /// The GPU through wgpu; an error when no adapter exists.
+    Gpu,
+    /// The GPU when an adapter exists, else the CPU (said in the log).
+    Auto,
+}
+
+/// Every setting of a training run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Dataset name understood by `contrast_data` (e.g. `mnist5k`, `digits`, `fashion-mnist`).
+    pub dataset: String,
+    /// The recipe.
+    pub method: Method,
+    /// The encoder architecture.
+    pub encoder: EncoderKind,
+    /// Passes over the training split.
+    pub epochs: usize,
+    /// Samples per batch (each gives two views, so the loss sees twice as many rows).
+    pub batch_size: usize,
+    /// Softmax temperature of NT-Xent / InfoNCE / SupCon.
+    pub temperature: f32,
+    /// Peak learning rate (after warm-up).
+    pub lr: f32,
+    /// Weight decay (not applied to biases and normalisation parameters).
+    pub weight_decay: f32,
+    /// Epochs of linear warm-up before the cosine decay.
+    pub warmup_epochs: usize,
+    /// Output width of the projection head.
+    pub projection_dim: usize,
+    /// MoCo: number of keys in the queue.
+    pub queue_size: usize,
+    /// MoCo: momentum of the key encoder.
+    pub moco_momentum: f32,
+    /// Triplet: margin of the triplet loss.
+    pub margin: f32,
+    /// Triplet: samples per class in a P x K batch.
+    pub samples_per_class: usize,
+    /// CPU or GPU.
+    pub device: Device,
+    /// Seed of every random stream.
+    pub seed: u64,
+    /// Run folder.
+    pub out: PathBuf,
+    /// Evaluate (kNN) every this many epochs; the final evaluation always runs.
+    pub eval_every: usize,
+    /// Epochs of the linear probe.
+    pub probe_epochs: usize,
+    /// Write a checkpoint every this many epochs.
+    pub checkpoint_every: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            dataset: "mnist5k".into(),
+            method: Method::Simclr,
+            encoder: EncoderKind::Cnn,
+            epochs: 15,
+            batch_size: 256,
+            temperature: 0.5,
+            lr: 0.001,
+            weight_decay: 1e-6,
+            warmup_epochs: 1,
+            projection_dim: 64,
+            queue_size: 2048,
+            moco_momentum: 0.99,
+            margin: 0.2,
+            samples_per_class: 8,
+            device: Device::Cpu,
+            seed: 0,
+            out: PathBuf::from("runs/latest"),
+            eval_every: 5,
+            probe_epochs: 100,
+            checkpoint_every: 1,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Parses a TOML document; unknown keys and wrong types are errors naming the key.
+    pub fn from_toml(text: &str) -> Result<Self> {
+        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        Ok(config)
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            Error::Config(msg) => Error::Config(format!("{}: {msg}", path.display())),
+            other => other,
+        })
+    }
+
+    /// The configuration as a TOML document.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).expect("every field serialises")
+    }
+
+    /// Checks every value, naming the first bad one.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        if self.epochs == 0 {
+            return bad("epochs must be at least 1".into());
+        }
+        if self.batch_size < 2 {
+            return bad(format!(
+                "batch_size must be at least 2 (a positive needs a negative), got {}",
+                self.batch_size
+            ));
+        }
+        if !(self.temperature > 0.0 && self.temperature.is_finite()) {
+            return bad(format!(
+                "temperature must be finite and > 0, got {}",
+                self.temperature
+            ));
+        }
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return bad(format!("lr must be finite and > 0, got {}", self.lr));
+        }
+        if !(self.weight_decay >= 0.0 && self.weight_decay.is_finite()) {
+            return bad(format!(
+                "weight_decay must be finite and >= 0, got {}",
+                self.weight_decay
+            ));
+        }
+        if self.warmup_epochs >= self.epochs && self.epochs > 1 {
+            return bad(format!(
+                "warmup_epochs ({}) must be below epochs ({})",
+                self.warmup_epochs, self.epochs
+            ));
+        }
+        if self.projection_dim == 0 {
+            return bad("projection_dim must be at least 1".into());
+        }
+        if self.method == Method::Moco && self.queue_size == 0 {
+            return bad("queue_size must be at least 1 for MoCo".into());
+        }
+        if !(0.0..1.0).contains(&self.moco_momentum) {
+            return bad(format!(
+                "moco_momentum must be in [0, 1), got {}",
+                self.moco_momentum
+            ));
+        }
+        if !(self.margin >= 0.0 && self.margin.is_finite()) {
+            return bad(format!(
+                "margin must be finite and >= 0, got {}",
+                self.margin
+            ));
+        }
+        if self.method == Method::Triplet
+            && (self.samples_per_class < 2
+                || !self.batch_size.is_multiple_of(self.samples_per_class))
+        {
+            return bad(format!(
+                "triplet batches are P x K: samples_per_class ({}) must be >= 2 and divide batch_size ({})",
+                self.samples_per_class, self.batch_size
+            ));
+        }
+        if self.eval_every == 0 || self.checkpoint_every == 0 {
+            return bad("eval_every and checkpoint_every must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_round_trip_through_toml() {
+        let c = TrainConfig::default();
+        c.validate().unwrap();
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn a_partial_file_keeps_the_other_defaults() {
+        let c = TrainConfig::from_toml("method = \"moco\"\nepochs = 3\n").unwrap();
+        assert_eq!(c.method, Method::Moco);
+        assert_eq!(c.epochs, 3);
+        assert_eq!(c.batch_size, TrainConfig::default().batch_size);
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let e = TrainConfig::from_toml("epochz = 3\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("epochz"), "{e}");
+        let e = TrainConfig::from_toml("epochs = \"three\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("epochs"), "{e}");
+        let e = TrainConfig::from_toml("batch_size = -4\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("batch_size"), "{e}");
+    }
+
+    #[test]
+    fn invalid_values_are_rejected_by_name() {
+        let cases: [(&str, fn(&mut TrainConfig)); 4] = [
+            ("temperature", |c| c.temperature = 0.0),
+            ("batch_size", |c| c.batch_size = 1),
+            ("lr", |c| c.lr = f32::NAN),
+            ("samples_per_class", |c| {
+                c.method = Method::Triplet;
+                c.samples_per_class = 3;
+            }),
+        ];
+        for (key, spoil) in cases {
+            let mut c = TrainConfig::default();
+            spoil(&mut c);
+            let e = c.validate().unwrap_err().to_string();
+            assert!(e.contains(key), "{key}: {e}");
+        }
+    }
+}

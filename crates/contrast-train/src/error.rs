@@ -1,0 +1,59 @@
+//! The error type of `contrast-train`.
+
+use thiserror::Error;
+
+/// Everything that can go wrong while configuring, training or evaluating.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// An input that must not be empty was.
+    #[error("empty input: {0}")]
+    Empty(&'static str),
+    /// A matrix of the wrong shape.
+    #[error("{what}: expected shape {expected:?}, got {got:?}")]
+    Shape {
+        /// What was checked.
+        what: &'static str,
+        /// The shape that was expected.
+        expected: Vec<usize>,
+        /// The shape that arrived.
+        got: Vec<usize>,
+    },
+    /// Labels whose count does not match the rows.
+    #[error("{what}: expected {expected} labels, got {got}")]
+    LabelCount {
+        /// What was checked.
+        what: &'static str,
+        /// Number of rows.
+        expected: usize,
+        /// Number of labels.
+        got: usize,
+    },
+    /// A label outside `0..num_classes`.
+    #[error("label {label} is out of range for {num_classes} classes")]
+    LabelRange {
+        /// The offending label.
+        label: usize,
+        /// The number of classes.
+        num_classes: usize,
+    },
+    /// NaN or infinity where finite numbers are required.
+    #[error("non-finite values in {0}")]
+    NonFinite(&'static str),
+    /// An invalid setting.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// A plot could not be drawn.
+    #[error("plot: {0}")]
+    Plot(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;
