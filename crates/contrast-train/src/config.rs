@@ -250,7 +250,8 @@ mod tests {
 
     #[test]
     fn invalid_values_are_rejected_by_name() {
-        let cases: [(&str, fn(&mut TrainConfig)); 4] = [
+        type Spoil = fn(&mut TrainConfig);
+        let cases: [(&str, Spoil); 4] = [
             ("temperature", |c| c.temperature = 0.0),
             ("batch_size", |c| c.batch_size = 1),
             ("lr", |c| c.lr = f32::NAN),
