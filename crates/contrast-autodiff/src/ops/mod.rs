@@ -1,0 +1,13 @@
+//! The differentiable ops, one module per family. Each op's backward rule is written right
+//! beside its forward computation, as a closure recorded on the tape.
+
+pub(crate) mod broadcast;
+mod elementwise;
+mod matmul;
+mod norm;
+mod reduce;
+mod shape;
+pub use norm::{BatchNormMode, BatchStats};
+pub(crate) mod conv;
+mod dropout;
+mod pool;

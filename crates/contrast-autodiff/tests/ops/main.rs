@@ -1,0 +1,10 @@
+//! Every op: a proptest gradient check in f64 against central finite differences, and a
+//! forward check against a plain reference loop.
+
+mod conv;
+mod elementwise;
+mod matmul;
+mod norm;
+mod reduce;
+mod shape;
+mod support;
