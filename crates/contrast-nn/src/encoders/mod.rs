@@ -1,0 +1,12 @@
+//! Encoders: an MLP, a small CNN for 28x28 / 32x32 images and a CIFAR-style ResNet-18.
+//!
+//! Each is a [`Module`](crate::Module) mapping a batch to one feature row per sample; the
+//! projection heads of [`heads`](crate::heads) go on top.
+
+mod mlp;
+mod resnet;
+mod small_cnn;
+
+pub use mlp::{Mlp, MlpConfig};
+pub use resnet::{BasicBlock, ResNet, ResNetConfig};
+pub use small_cnn::{SmallCnn, SmallCnnConfig};

@@ -1,0 +1,115 @@
+//! `contrast bench step --model mlp|cnn [--batch 256] [--threads N]`: the median SimCLR
+//! training step of the benchmark models (see `contrast_nn::simclr_step`).
+
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use contrast::losses::NtXentConfig;
+use contrast::losses::autodiff::nt_xent_op;
+use contrast::nn::simclr_step::{SimclrStep, StepModel, current_threads, set_threads, time_steps};
+
+/// Arguments of `contrast bench`.
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// What to time.
+    #[command(subcommand)]
+    pub what: BenchCommand,
+}
+
+/// Benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// One SimCLR step (forward two views, NT-Xent T=0.5, backward, SGD momentum 0.9).
+    Step(StepArgs),
+}
+
+/// Which model the step benchmark trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModelArg {
+    /// 784-512-512 MLP with a 512-128 head.
+    Mlp,
+    /// conv(1->32)-pool-conv(32->64)-pool-linear(3136->128).
+    Cnn,
+}
+
+/// Which NT-Xent implementation the step uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LossArg {
+    /// One graph node with the exact gradient (`contrast_losses::autodiff::nt_xent_op`).
+    Fused,
+    /// Composed from autodiff primitives (`contrast_nn::simclr_step::nt_xent`).
+    Composed,
+}
+
+/// Arguments of `contrast bench step`.
+#[derive(Args, Debug)]
+pub struct StepArgs {
+    /// Model to train.
+    #[arg(long, value_enum)]
+    pub model: ModelArg,
+    /// Images per batch (two views each, so twice as many rows).
+    #[arg(long, default_value_t = 256)]
+    pub batch: usize,
+    /// NT-Xent implementation.
+    #[arg(long, value_enum, default_value_t = LossArg::Fused)]
+    pub loss: LossArg,
+    /// Worker threads (default: rayon's choice, RAYON_NUM_THREADS or all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Timed steps.
+    #[arg(long, default_value_t = 20)]
+    pub iters: usize,
+    /// Untimed steps first.
+    #[arg(long, default_value_t = 5)]
+    pub warmup: usize,
+    /// Seed of the weights and the random batch.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Run `contrast bench ...`.
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    match args.what {
+        BenchCommand::Step(a) => step(a),
+    }
+}
+
+fn step(a: StepArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(a.batch > 0, "--batch must be at least 1");
+    anyhow::ensure!(a.iters > 0, "--iters must be at least 1");
+    if let Some(n) = a.threads {
+        anyhow::ensure!(n > 0, "--threads must be at least 1");
+        set_threads(n).context("setting the thread count")?;
+    }
+    let model = match a.model {
+        ModelArg::Mlp => StepModel::Mlp,
+        ModelArg::Cnn => StepModel::Cnn,
+    };
+    let mut s = SimclrStep::new(model, a.batch, a.seed).context("building the benchmark model")?;
+    let params = s.num_params();
+    let config = NtXentConfig::new(s.temperature());
+    let t = match a.loss {
+        LossArg::Fused => time_steps(
+            || s.step_with(|g, z| anyhow::Ok(nt_xent_op(g, z, &config)?)),
+            a.warmup,
+            a.iters,
+        ),
+        LossArg::Composed => time_steps(|| anyhow::Ok(s.step()?), a.warmup, a.iters),
+    }
+    .context("running the step")?;
+    let name = format!("{model:?}").to_lowercase();
+    println!(
+        "{name:4} sgd loss={:?} params={:8} batch={} (2 views -> {} rows) threads={} median_step={:8.2} ms (min {:.2}, max {:.2})  steps/s={:7.2}  images/s={:9.1}  last_loss={:.4}",
+        a.loss,
+        params,
+        a.batch,
+        2 * a.batch,
+        current_threads(),
+        t.median_ms,
+        t.min_ms,
+        t.max_ms,
+        1e3 / t.median_ms,
+        a.batch as f64 * 1e3 / t.median_ms,
+        t.last_loss
+    );
+    Ok(())
+}
