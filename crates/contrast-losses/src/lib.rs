@@ -1,4 +1,93 @@
-//! `contrast-losses`: see the workspace DESIGN for its place in the data path.
+//! `contrast-losses`: contrastive losses as pure functions over `ndarray` views, each
+//! returning the loss and its exact analytic gradient with respect to every embedding input.
+//!
+//! # The math
+//!
+//! Rows are L2-normalised inside every cosine loss, `zn_i = z_i / max(||z_i||, 1e-12)`
+//! (torch's `F.normalize`; the gradient flows through it, see [`normalize`]), and logits
+//! are `s_ij = zn_i . zn_j / T`. Each module opens with its formula; in short:
+//!
+//! | loss | formula (per anchor) | reduction | equals |
+//! |---|---|---|---|
+//! | [`nt_xent()`] | `lse_{k != i} s_ik - s_i,p(i)`, `p(i) = (i + N) mod 2N` | mean over 2N anchors | pml `NTXentLoss` (labels `[0..N, 0..N]`), lightly `NTXentLoss` |
+//! | [`info_nce()`] | `lse([q.k+, q.n_1..n_K] / T) - q.k+ / T` | mean over queries | MoCo / torch cross-entropy |
+//! | [`supcon()`] | `-(1/|P|) sum_p (s_ip - lse_{k != i} s_ik)` | mean over anchors with positives | pml `SupConLoss` |
+//! | [`nt_xent_pairs`] | `-s_ip + log(exp s_ip + sum_neg exp s_in)` | mean over positive pairs | pml `NTXentLoss` with labels |
+//! | [`positives_in_log`] | `-lse_P s_ip + lse_{k != i} s_ik` | mean over anchors | solo-learn / VISSL |
+//! | [`triplet_margin`] | `max(|a-p+eps| - |a-n+eps| + m, 0)` | mean / sum / none | `F.triplet_margin_loss` |
+//! | [`triplet_margin_labels`] | `max(d_ap - d_an + m, 0)` all triplets | mean of non-zero | pml `TripletMarginLoss` |
+//! | [`contrastive_margin()`] | `max(d - m+, 0)`, `max(m- - d, 0)` | mean non-zero pos + neg | pml `ContrastiveLoss` |
+//! | [`dcl()`] | `-w s_ip + lse_{k not in {i,p}} s_ik` | mean over 2N | lightly `DCLLoss`, `DCLWLoss` |
+//! | [`debiased()`], [`hard_negative()`] | `-log(pos / (pos + Ng))` | mean over 2N | Chuang et al., Robinson et al. |
+//! | [`alignment`], [`uniformity`] | `E |f(x)-f(y)|^2`, `log E exp(-2 |f(x)-f(y)|^2)` | means | Wang and Isola |
+//!
+//! # Conventions
+//!
+//! - Embeddings are `(n, D)` matrices, one row per sample. The two-view layout `(2N, D)`
+//!   pairs rows `i` and `i + N` (SimCLR). Labelled losses take one `usize` label per row.
+//! - Every function checks its input and returns [`Error`] for empty or non-finite input,
+//!   bad hyper-parameters, mismatched shapes or labels and batches without a negative.
+//! - Log-sum-exp always subtracts the maximum: T = 0.01 with norms of 1e4 stays finite.
+//! - NT-Xent and InfoNCE switch to a tiled evaluation ([`tiled`]) above
+//!   [`AUTO_TILED_ABOVE`] logits, with memory linear in the batch.
+//! - Feature `autodiff`: each loss as a `contrast_autodiff` graph op. Feature `gpu`: the
+//!   fused WGSL NT-Xent.
+//!
+//! # Example
+//!
+//! ```
+//! use contrast_losses::{nt_xent, NtXentConfig};
+//! use ndarray::array;
+//!
+//! // Two samples, two views each: rows 0 and 2 are a pair, rows 1 and 3 are a pair.
+//! let z = array![[1.0f64, 0.1], [0.0, 1.0], [0.9, 0.2], [0.1, 1.1]];
+//! let out = nt_xent(z.view(), &NtXentConfig::new(0.5)).unwrap();
+//! assert!(out.loss.is_finite() && out.loss > 0.0);
+//! assert_eq!(out.grad.shape(), &[4, 2]);
+//! // Odd row counts cannot be split into pairs:
+//! assert!(nt_xent(z.slice(ndarray::s![..3, ..]), &NtXentConfig::new(0.5)).is_err());
+//! ```
+
+pub mod align_uniform;
+#[cfg(feature = "autodiff")]
+pub mod autodiff;
+pub mod contrastive_margin;
+pub mod dcl;
+pub mod debiased;
+mod distance;
+pub mod error;
+pub mod hard_negative;
+pub mod info_nce;
+mod labels;
+pub mod log_sum_exp;
+mod matmul;
+pub mod multi_positive;
+pub mod normalize;
+pub mod nt_xent;
+pub mod output;
+mod similarity;
+pub mod supcon;
+pub mod tiled;
+pub mod triplet;
+mod validate;
+
+pub use align_uniform::{AlignmentConfig, UniformityConfig, alignment, uniformity};
+pub use contrastive_margin::{ContrastiveMarginConfig, contrastive_margin};
+pub use dcl::{DclConfig, DclWeight, dcl};
+pub use debiased::{DebiasedConfig, debiased};
+pub use error::{Error, Result};
+pub use hard_negative::{HardNegativeConfig, hard_negative};
+pub use info_nce::{InfoNceConfig, InfoNceGrad, info_nce};
+pub use multi_positive::{nt_xent_pairs, positives_in_log};
+pub use nt_xent::{NtXentConfig, nt_xent};
+pub use output::{
+    AUTO_TILED_ABOVE, Evaluation, LossGrad, PairLossGrad, Reduction, SoftmaxConfig, TileSize,
+};
+pub use supcon::{SupConConfig, supcon};
+pub use triplet::{
+    LabelTripletConfig, TripletConfig, TripletGrad, TripletMean, triplet_margin,
+    triplet_margin_labels,
+};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;

@@ -1,0 +1,116 @@
+//! Decoupled contrastive loss, DCL and DCL-W (Yeh et al. 2022, "Decoupled Contrastive
+//! Learning", eq. 6).
+//!
+//! ```text
+//! z: (2N, D) two-view layout, p(i) = (i + N) mod 2N, s_ij = zn_i . zn_j / T
+//! l_i  = -w_c(i) s_i,p(i) + log sum_{k not in {i, p(i)}} exp(s_ik)   (positive decoupled)
+//! loss = (1 / 2N) sum_i l_i                    (both directions, = 0.5 (L(z1,z2) + L(z2,z1)))
+//! DCL:   w = 1
+//! DCL-W: w_c = 2 - N softmax_c(u / sigma),  u_c = zn_c . zn_{c+N}   (von Mises-Fisher weight)
+//! ```
+//! Equals lightly `DCLLoss(temperature=T)(z1, z2)` and `DCLWLoss(temperature=T, sigma)`.
+//! lightly computes the DCL-W weight from detached embeddings (no gradient through `w`);
+//! the authors' code lets the gradient flow. [`DclWeight::VonMisesFisher`] offers both.
+
+use crate::error::Result;
+use crate::log_sum_exp::log_sum_exp;
+use crate::output::LossGrad;
+use crate::similarity::SelfSimilarity;
+use crate::validate::{self, cast};
+use ndarray::{Array1, ArrayView2, NdFloat};
+
+/// The weight of the positive term.
+#[derive(Clone, Copy, Debug, PartialEq, Default)]
+pub enum DclWeight {
+    /// DCL: weight 1.
+    #[default]
+    None,
+    /// DCL-W: `w_c = 2 - N softmax_c(u / sigma)`.
+    VonMisesFisher {
+        /// Scale of the weighting softmax (paper and lightly: 0.5).
+        sigma: f64,
+        /// No gradient through the weight (lightly); `false` differentiates it (authors' code).
+        detach: bool,
+    },
+}
+
+/// Settings of [`dcl`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DclConfig {
+    /// Temperature `T > 0` (lightly default 0.1).
+    pub temperature: f64,
+    /// L2-normalise rows first.
+    pub normalize: bool,
+    /// DCL or DCL-W.
+    pub weight: DclWeight,
+}
+
+impl Default for DclConfig {
+    fn default() -> Self {
+        Self {
+            temperature: 0.1,
+            normalize: true,
+            weight: DclWeight::None,
+        }
+    }
+}
+
+/// DCL / DCL-W of a two-view batch `z` (2N, D) and `d loss / d z`.
+///
+/// # Errors
+/// Empty or non-finite `z`, an odd row count, fewer than two pairs, a bad temperature or
+/// sigma.
+pub fn dcl<A: NdFloat>(z: ArrayView2<A>, config: &DclConfig) -> Result<LossGrad<A>> {
+    validate::embeddings("dcl z", &z)?;
+    validate::temperature(config.temperature)?;
+    let n = validate::two_view_rows("dcl", &z)?;
+    if let DclWeight::VonMisesFisher { sigma, .. } = config.weight {
+        validate::parameter("sigma", sigma, "> 0", |s| s > 0.0)?;
+    }
+    let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
+    let t = cast::<A>(config.temperature);
+    let u = Array1::from_shape_fn(n, |c| sim.logits[[c, c + n]] * t);
+    let (w, dw) = weights(&u, config.weight);
+    let scale = cast::<A>(1.0 / (2 * n) as f64);
+    Ok(sim.reduce_rows(scale, |mut row, i| {
+        let (p, c) = ((i + n) % (2 * n), i % n);
+        let lse = log_sum_exp(
+            row.iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i && j != p)
+                .map(|(_, &x)| x),
+        );
+        let loss = lse - w[c] * row[p];
+        row.mapv_inplace(|x| (x - lse).exp() * scale);
+        row[i] = A::zero();
+        row[p] = -w[c] * scale;
+        // The weight's own gradient: one entry per pair (the backward adds dS^T).
+        if i < n {
+            row[p] += dw[c];
+        }
+        loss
+    }))
+}
+
+/// The weights `w_c` and `d loss / d S_{c,c+N}` through them (zero when detached or DCL).
+///
+/// With `L+ = -(1/(N T)) sum_c w_c u_c` and `d w_j / d u_c = -(N / sigma) pi_j ([j = c] - pi_c)`,
+/// `d L+ / d u_c (through w) = pi_c (u_c - sum_j pi_j u_j) / (sigma T)`; times `T` for `S`.
+fn weights<A: NdFloat>(u: &Array1<A>, weight: DclWeight) -> (Array1<A>, Array1<A>) {
+    let n = u.len();
+    let zeros = Array1::zeros(n);
+    let DclWeight::VonMisesFisher { sigma, detach } = weight else {
+        return (Array1::ones(n), zeros);
+    };
+    let sigma = cast::<A>(sigma);
+    let logits = u.mapv(|x| x / sigma);
+    let lse = log_sum_exp(logits.iter().copied());
+    let pi = logits.mapv(|x| (x - lse).exp());
+    let w = pi.mapv(|p| cast::<A>(2.0) - cast::<A>(n as f64) * p);
+    if detach {
+        return (w, zeros);
+    }
+    let mean_u = pi.dot(u);
+    let dw = Array1::from_shape_fn(n, |c| pi[c] * (u[c] - mean_u) / sigma);
+    (w, dw)
+}
