@@ -8,6 +8,7 @@
 //!   arrays each call;
 //! - `batch_into`: `Views::batch_into` with the output arrays kept between calls, as a
 //!   training loop would (no allocation, no page faults on fresh memory).
+//!
 //! `RAYON_NUM_THREADS=1` gives the one-core rates of the batch paths.
 //!
 //! The peer number is `python /work/shared/peers/torch_augment.py` (torchvision v2, one

@@ -1,7 +1,11 @@
-//! Subcommands of `contrast`, one module each. `bench` exists today; `train`, `eval`, `embed`
-//! and `info` join [`Command`] as siblings.
+//! Subcommands of `contrast`, one module each.
 
 mod bench;
+mod embed;
+mod eval;
+mod info;
+mod progress;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -17,6 +21,14 @@ pub struct Cli {
 /// Top-level subcommands.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Train an encoder without labels (default: SimCLR, small CNN, embedded MNIST subset).
+    Train(train::TrainArgs),
+    /// Evaluate a checkpoint: kNN, linear probe, alignment and uniformity.
+    Eval(eval::EvalArgs),
+    /// Write a checkpoint's features of a dataset split to a .npy file.
+    Embed(embed::EmbedArgs),
+    /// Show the datasets found and the GPU adapter.
+    Info(info::InfoArgs),
     /// Time parts of the pipeline (compare with shared/peers/torch_step.py).
     Bench(bench::BenchArgs),
 }
@@ -24,6 +36,10 @@ pub enum Command {
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Train(args) => train::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Embed(args) => embed::run(args),
+        Command::Info(args) => info::run(args),
         Command::Bench(args) => bench::run(args),
     }
 }

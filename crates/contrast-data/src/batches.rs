@@ -98,6 +98,45 @@ impl Dataset {
     }
 }
 
+impl Dataset {
+    /// Batches cut from a caller's own sample order (e.g. a class-balanced P x K sampler's):
+    /// consecutive runs of `batch_size` indices of `order`, the last run dropped if short.
+    ///
+    /// # Errors
+    /// [`Error::ZeroBatchSize`]; [`Error::BatchTooLarge`] when `order` holds fewer than
+    /// `batch_size` indices; [`Error::IndexOutOfRange`] for an index past the dataset.
+    pub fn batches_in_order(
+        &self,
+        order: Vec<usize>,
+        batch_size: usize,
+        epoch: u64,
+    ) -> Result<Batches> {
+        if batch_size == 0 {
+            return Err(Error::ZeroBatchSize);
+        }
+        if batch_size > order.len() {
+            return Err(Error::BatchTooLarge {
+                batch_size,
+                len: order.len(),
+            });
+        }
+        if let Some(&index) = order.iter().find(|&&i| i >= self.len()) {
+            return Err(Error::IndexOutOfRange {
+                index,
+                len: self.len(),
+            });
+        }
+        Ok(Batches {
+            dataset: self.clone(),
+            steps: order.len() / batch_size,
+            order,
+            batch_size,
+            epoch,
+            next_step: 0,
+        })
+    }
+}
+
 impl Batches {
     /// Batches in this epoch (including any already yielded).
     pub fn steps(&self) -> usize {

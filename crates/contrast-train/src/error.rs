@@ -45,6 +45,43 @@ pub enum Error {
     /// A plot could not be drawn.
     #[error("plot: {0}")]
     Plot(String),
+    /// The loss became NaN or infinite: the run stops before the bad step updates anything.
+    #[error(
+        "training diverged at step {step} (epoch {epoch}): {what}; parameters were not updated and \
+         the last checkpoint is kept. Likely causes: a learning rate too high for the batch \
+         (try --lr {suggested_lr:.1e}) or a temperature too low (try --temperature 0.2 or above)"
+    )]
+    Diverged {
+        /// Global step (from 1).
+        step: usize,
+        /// Epoch (from 1).
+        epoch: usize,
+        /// What became non-finite.
+        what: String,
+        /// A tenth of the configured learning rate.
+        suggested_lr: f32,
+    },
+    /// The dataset could not be loaded.
+    #[error(transparent)]
+    Data(#[from] contrast_data::Error),
+    /// An augmentation failed.
+    #[error(transparent)]
+    Augment(#[from] contrast_augment::Error),
+    /// A graph op failed.
+    #[error(transparent)]
+    Autodiff(#[from] contrast_autodiff::Error),
+    /// A loss rejected its input.
+    #[error(transparent)]
+    Loss(#[from] contrast_losses::Error),
+    /// Sampling or mining failed.
+    #[error(transparent)]
+    Sampling(#[from] contrast_sampling::Error),
+    /// A layer, optimizer or parameter file failed.
+    #[error(transparent)]
+    Nn(#[from] contrast_nn::Error),
+    /// The GPU could not be used.
+    #[error(transparent)]
+    Gpu(#[from] contrast_gpu::Error),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {

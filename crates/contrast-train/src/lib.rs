@@ -1,10 +1,55 @@
-//! `contrast-train`: recipes, the training loop and evaluation (under construction).
+//! `contrast-train`: contrastive training recipes, the loop, and evaluation.
+//!
+//! # What it computes
+//!
+//! A run trains an encoder `f` and a projection head `g` so that two augmented views of one
+//! image land close together and other images far apart:
+//!
+//! - **SimCLR**: `z = g(f([v1; v2]))` of shape `(2N, d)`; NT-Xent
+//!   `l_i = -log(exp(s_{i,p(i)}) / sum_{k != i} exp(s_ik))`, `s = zn zn^T / T`, mean over `2N`.
+//! - **MoCo v2**: InfoNCE of queries `g(f(v1))` against keys of a momentum encoder
+//!   (`theta_k <- m theta_k + (1 - m) theta_q`) and a queue of past keys.
+//! - **SupCon**: all same-class rows are positives (Khosla et al. 2020, `L_out`).
+//! - **Triplet**: P x K batches, batch-hard mining, `max(d(a,p) - d(a,n) + margin, 0)`.
+//!
+//! The optimizer is AdamW with linear warm-up then cosine decay of the learning rate.
+//! Evaluation uses the frozen encoder features `f(x)` (before the head) of the held-out split:
+//! weighted kNN (`k = 200, T = 0.1` and `k = 20, T = 0.07`), a linear probe (multinomial
+//! logistic regression on standardised features), alignment and uniformity, always beside
+//! raw pixels and the randomly initialised encoder.
+//!
+//! # Where to read
+//!
+//! - [`trainer`]: the data path of one step, `views -> encode -> project -> loss ->
+//!   backward -> step`.
+//! - [`recipes`]: one short file per method.
+//! - [`run`]: the run folder (config, metrics, checkpoints, embeddings, plots) and resume.
+//! - [`eval`]: kNN, linear probe, PCA, the final report.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use contrast_train::config::TrainConfig;
+//! use contrast_train::run::{Silent, train};
+//!
+//! let config = TrainConfig { dataset: "digits".into(), epochs: 2, ..TrainConfig::default() };
+//! let summary = train(&config, false, &mut Silent)?;
+//! println!("linear probe: {:.3}", summary.report.trained.linear_probe);
+//! # Ok::<(), contrast_train::Error>(())
+//! ```
 
+pub mod augmentation;
+pub mod checkpoint;
 pub mod config;
+pub mod device;
 pub mod error;
 pub mod eval;
 pub mod metrics;
+pub mod model;
 pub mod npy;
 pub mod plot;
+pub mod recipes;
+pub mod run;
+pub mod trainer;
 
 pub use error::{Error, Result};

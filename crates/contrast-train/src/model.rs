@@ -1,0 +1,107 @@
+//! The trained network: an encoder whose features we evaluate, and a projection head whose
+//! output the loss sees (SimCLR's finding: the loss is better applied after a head, the
+//! representation better taken before it).
+
+use contrast_autodiff::{Graph, Var};
+use contrast_data::ImageShape;
+use contrast_nn::Module;
+use contrast_nn::encoders::{Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
+use contrast_nn::heads::ProjectionHead;
+use rand::Rng;
+
+use crate::config::{EncoderKind, TrainConfig};
+use crate::error::Result;
+
+/// Width of the encoder features for the MLP and CNN encoders.
+const FEATURES: usize = 128;
+/// ResNet-18 width multiplier: a quarter-width network keeps CPU training practical.
+const RESNET_WIDTH: f64 = 0.25;
+
+/// Encoder + projection head; parameter names `encoder.*` and `head.*`.
+pub struct ContrastModel {
+    encoder: Box<dyn Module<f32>>,
+    head: ProjectionHead<f32>,
+    feature_dim: usize,
+}
+
+impl ContrastModel {
+    /// Builds the encoder named in `config` for images of `shape`, and a SimCLR head
+    /// `Linear(f, f) - BN - ReLU - Linear(f, projection_dim)`, drawing weights from `rng`.
+    pub fn new(
+        g: &mut Graph<f32>,
+        config: &TrainConfig,
+        shape: ImageShape,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        let (channels, height, width) = shape.dims();
+        let (encoder, feature_dim): (Box<dyn Module<f32>>, usize) = match config.encoder {
+            EncoderKind::Mlp => {
+                let mlp = Mlp::new(
+                    g,
+                    &MlpConfig::relu(&[channels * height * width, 512, FEATURES]),
+                    rng,
+                )?;
+                let out = mlp.out_features();
+                (Box::new(mlp), out)
+            }
+            EncoderKind::Cnn => {
+                let cnn_config = SmallCnnConfig {
+                    in_channels: channels,
+                    image_side: height.min(width),
+                    channels: vec![32, 64],
+                    out_dim: Some(FEATURES),
+                    batch_norm: true,
+                };
+                let cnn = SmallCnn::new(g, &cnn_config, rng)?;
+                let out = cnn.out_features();
+                (Box::new(cnn), out)
+            }
+            EncoderKind::Resnet18 => {
+                let resnet_config = ResNetConfig {
+                    in_channels: channels,
+                    ..ResNetConfig::resnet18(RESNET_WIDTH)
+                };
+                let resnet = ResNet::new(g, &resnet_config, rng)?;
+                let out = resnet.out_features();
+                (Box::new(resnet), out)
+            }
+        };
+        let head = ProjectionHead::simclr(g, feature_dim, feature_dim, config.projection_dim, rng)?;
+        Ok(Self {
+            encoder,
+            head,
+            feature_dim,
+        })
+    }
+
+    /// Width of the encoder features (what kNN and the linear probe see).
+    pub fn feature_dim(&self) -> usize {
+        self.feature_dim
+    }
+
+    /// The encoder alone: `(N, C, H, W) -> (N, feature_dim)`.
+    pub fn features(&mut self, g: &mut Graph<f32>, x: Var) -> Result<Var> {
+        Ok(self.encoder.forward(g, x)?)
+    }
+}
+
+impl Module<f32> for ContrastModel {
+    fn forward(&mut self, g: &mut Graph<f32>, x: Var) -> contrast_nn::Result<Var> {
+        let h = self.encoder.forward(g, x)?;
+        self.head.forward(g, h)
+    }
+
+    fn children(&self) -> Vec<(String, &dyn Module<f32>)> {
+        vec![
+            ("encoder".into(), self.encoder.as_ref()),
+            ("head".into(), &self.head),
+        ]
+    }
+
+    fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<f32>)> {
+        vec![
+            ("encoder".into(), self.encoder.as_mut()),
+            ("head".into(), &mut self.head),
+        ]
+    }
+}

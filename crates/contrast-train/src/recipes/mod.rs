@@ -1,0 +1,94 @@
+//! The contrastive recipes: each turns a batch's views into a loss node on the graph.
+//!
+//! | recipe | views | positives | negatives | loss |
+//! |---|---|---|---|---|
+//! | SimCLR | 2 per sample, one encoder | the other view | the other 2N - 2 rows | NT-Xent |
+//! | MoCo v2 | query and key views; key encoder = EMA of the query encoder | the sample's key | a FIFO queue of past keys | InfoNCE |
+//! | SupCon | 2 per sample | every row of the same class | every other row | SupCon `L_out` |
+//! | triplet | 1 per sample, P x K batches | hardest same-class row | hardest other-class row | triplet margin |
+
+mod moco;
+mod simclr;
+mod supcon;
+mod triplet;
+
+pub use moco::MocoState;
+
+use contrast_autodiff::{Graph, Var};
+use ndarray::Array4;
+
+use crate::config::{Method, TrainConfig};
+use crate::error::Result;
+use crate::model::ContrastModel;
+
+/// A recipe with the state it keeps between steps.
+pub enum Recipe {
+    /// SimCLR: stateless.
+    SimClr,
+    /// MoCo v2: the momentum key encoder and the queue.
+    Moco(Box<MocoState>),
+    /// SupCon: stateless.
+    SupCon,
+    /// Triplet with batch-hard mining: stateless.
+    Triplet,
+}
+
+impl Recipe {
+    /// The recipe named in `config`; MoCo builds its key encoder as a copy of `model`.
+    pub fn new(
+        g: &mut Graph<f32>,
+        config: &TrainConfig,
+        model: &ContrastModel,
+        key_model: impl FnOnce(&mut Graph<f32>) -> Result<ContrastModel>,
+    ) -> Result<Self> {
+        Ok(match config.method {
+            Method::Simclr => Recipe::SimClr,
+            Method::Moco => Recipe::Moco(Box::new(MocoState::new(g, config, model, key_model)?)),
+            Method::Supcon => Recipe::SupCon,
+            Method::Triplet => Recipe::Triplet,
+        })
+    }
+
+    /// How many augmented views of each sample the recipe needs.
+    pub fn views_per_sample(&self) -> usize {
+        match self {
+            Recipe::Triplet => 1,
+            _ => 2,
+        }
+    }
+
+    /// Records the loss of one batch: `views[v]` is view `v` of every sample (NCHW), `labels`
+    /// the samples' labels (used by SupCon and triplet only).
+    pub fn loss(
+        &mut self,
+        g: &mut Graph<f32>,
+        model: &mut ContrastModel,
+        views: &[Array4<f32>],
+        labels: &[usize],
+        config: &TrainConfig,
+    ) -> Result<Var> {
+        match self {
+            Recipe::SimClr => simclr::loss(g, model, views, config.temperature),
+            Recipe::Moco(state) => state.loss(g, model, views, config.temperature),
+            Recipe::SupCon => supcon::loss(g, model, views, labels, config.temperature),
+            Recipe::Triplet => triplet::loss(g, model, &views[0], labels, config.margin),
+        }
+    }
+
+    /// Work after the optimizer step (MoCo: momentum update of the key encoder).
+    pub fn after_step(&mut self, g: &mut Graph<f32>, model: &ContrastModel) -> Result<()> {
+        match self {
+            Recipe::Moco(state) => state.momentum_update(g, model),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The two views stacked into one `(2N, C, H, W)` input: rows `i` and `i + N` are a positive
+/// pair (the SimCLR layout that the losses expect).
+fn stacked_input(g: &mut Graph<f32>, views: &[Array4<f32>]) -> Result<Var> {
+    let parts: Vec<_> = views.iter().map(|v| v.view()).collect();
+    let x = ndarray::concatenate(ndarray::Axis(0), &parts)
+        .map_err(|e| crate::error::Error::Config(format!("views of different shapes: {e}")))?;
+    Ok(g.input(x.into_dyn()))
+}

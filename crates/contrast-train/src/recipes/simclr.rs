@@ -1,0 +1,23 @@
+//! SimCLR (Chen et al. 2020): both views through one network, NT-Xent over the `2N` rows.
+
+use contrast_autodiff::{Graph, Var};
+use contrast_losses::NtXentConfig;
+use contrast_losses::autodiff::nt_xent_op;
+use contrast_nn::Module;
+use ndarray::Array4;
+
+use super::stacked_input;
+use crate::error::Result;
+use crate::model::ContrastModel;
+
+/// `NT-Xent(head(encoder([view 1; view 2])))` at temperature `t`.
+pub fn loss(
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
+    views: &[Array4<f32>],
+    t: f32,
+) -> Result<Var> {
+    let x = stacked_input(g, views)?;
+    let z = model.forward(g, x)?;
+    Ok(nt_xent_op(g, z, &NtXentConfig::new(f64::from(t)))?)
+}

@@ -1,0 +1,56 @@
+//! Triplet learning with batch-hard mining (Hermans et al. 2017) on P x K batches: for each
+//! anchor the farthest same-class row and the nearest other-class row, on L2-normalised
+//! projections; loss `mean max(d(a, p) - d(a, n) + margin, 0)`.
+
+use contrast_autodiff::{Graph, Var};
+use contrast_losses::autodiff::triplet_margin_op;
+use contrast_losses::{Reduction, TripletConfig};
+use contrast_nn::Module;
+use contrast_sampling::layout::Labelled;
+use contrast_sampling::similarity::pairwise_distances;
+use contrast_sampling::triplets::batch_hard;
+use ndarray::{Array4, Ix2};
+
+use crate::error::{Error, Result};
+use crate::model::ContrastModel;
+
+/// Batch-hard triplet loss of one augmented view per sample.
+pub fn loss(
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
+    view: &Array4<f32>,
+    labels: &[usize],
+    margin: f32,
+) -> Result<Var> {
+    let x = g.input(view.clone().into_dyn());
+    let z = model.forward(g, x)?;
+    let z = g.l2_normalize_rows(z, 1e-12)?;
+    let embeddings = g
+        .value(z)
+        .view()
+        .into_dimensionality::<Ix2>()
+        .map_err(|_| Error::Config("triplet embeddings must be a matrix".into()))?
+        .to_owned();
+    let distances = pairwise_distances(embeddings.view(), false)?;
+    let triplets = batch_hard(distances.view(), &Labelled::new(labels.to_vec())?)?;
+    if triplets.is_empty() {
+        return Err(Error::Config(
+            "no valid triplet in the batch: each needs two samples of a class and another class"
+                .into(),
+        ));
+    }
+    let pick = |f: fn(&contrast_sampling::triplets::Triplet) -> usize| -> Vec<usize> {
+        triplets.iter().map(f).collect()
+    };
+    let anchors = g.index_select(z, &pick(|t| t.anchor))?;
+    let positives = g.index_select(z, &pick(|t| t.positive))?;
+    let negatives = g.index_select(z, &pick(|t| t.negative))?;
+    let config = TripletConfig {
+        margin: f64::from(margin),
+        reduction: Reduction::Mean,
+        ..TripletConfig::default()
+    };
+    Ok(triplet_margin_op(
+        g, anchors, positives, negatives, &config,
+    )?)
+}

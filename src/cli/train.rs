@@ -1,0 +1,202 @@
+//! `contrast train`: a contrastive run on a dataset, with progress bars, a results table and
+//! a run folder (see `contrast_train::run`).
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use contrast::train::config::{Device, EncoderKind, Method, TrainConfig};
+use contrast::train::run::{RunSummary, train};
+
+use super::progress::Progress;
+
+/// Arguments of `contrast train`. Flags override the `--config` file, which overrides the
+/// defaults.
+#[derive(Args, Debug, Default)]
+pub struct TrainArgs {
+    /// TOML file with any of the settings below (keys as in the run folder's config.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Dataset: digits, mnist5k (embedded), fashion-mnist[:PATH], mnist:PATH, cifar10:PATH,
+    /// cifar100:PATH, folder:PATH.
+    #[arg(long)]
+    pub dataset: Option<String>,
+    /// Contrastive recipe.
+    #[arg(long, value_enum)]
+    pub method: Option<MethodArg>,
+    /// Encoder architecture.
+    #[arg(long, value_enum)]
+    pub encoder: Option<EncoderArg>,
+    /// Passes over the training split.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Samples per batch (two views each).
+    #[arg(long)]
+    pub batch_size: Option<usize>,
+    /// Softmax temperature.
+    #[arg(long)]
+    pub temperature: Option<f32>,
+    /// Peak learning rate.
+    #[arg(long)]
+    pub lr: Option<f32>,
+    /// Where the matrix products run.
+    #[arg(long, value_enum)]
+    pub device: Option<DeviceArg>,
+    /// Seed of every random stream.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Run folder.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Continue the run in this folder from its last checkpoint (settings come from it).
+    #[arg(long, conflicts_with_all = ["config", "out"])]
+    pub resume: Option<PathBuf>,
+    /// No progress bars; only the final table.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Machine-readable output: one JSON object per epoch, then the summary.
+    #[arg(long, conflicts_with = "quiet")]
+    pub json: bool,
+}
+
+/// `--method` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MethodArg {
+    /// SimCLR: NT-Xent over two views.
+    Simclr,
+    /// MoCo v2: momentum encoder and queue.
+    Moco,
+    /// Supervised contrastive.
+    Supcon,
+    /// Batch-hard triplet.
+    Triplet,
+}
+
+/// `--encoder` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EncoderArg {
+    /// MLP on pixels.
+    Mlp,
+    /// Small CNN.
+    Cnn,
+    /// CIFAR ResNet-18 (quarter width).
+    Resnet18,
+}
+
+/// `--device` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    /// CPU.
+    Cpu,
+    /// GPU through wgpu (error if none).
+    Gpu,
+    /// GPU if available, else CPU.
+    Auto,
+}
+
+impl TrainArgs {
+    /// The configuration: defaults, then the file, then the flags.
+    pub fn resolve(&self) -> anyhow::Result<TrainConfig> {
+        if let Some(dir) = &self.resume {
+            let path = dir.join(contrast::train::checkpoint::FILE);
+            let mut config = contrast::train::checkpoint::config(&path)
+                .with_context(|| format!("--resume {}", dir.display()))?;
+            config.out = dir.clone();
+            return self.overrides_must_match(config);
+        }
+        let mut config = match &self.config {
+            Some(path) => TrainConfig::from_file(path)?,
+            None => TrainConfig::default(),
+        };
+        self.apply(&mut config);
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn apply(&self, c: &mut TrainConfig) {
+        if let Some(v) = &self.dataset {
+            c.dataset = v.clone();
+        }
+        if let Some(v) = self.method {
+            c.method = match v {
+                MethodArg::Simclr => Method::Simclr,
+                MethodArg::Moco => Method::Moco,
+                MethodArg::Supcon => Method::Supcon,
+                MethodArg::Triplet => Method::Triplet,
+            };
+        }
+        if let Some(v) = self.encoder {
+            c.encoder = match v {
+                EncoderArg::Mlp => EncoderKind::Mlp,
+                EncoderArg::Cnn => EncoderKind::Cnn,
+                EncoderArg::Resnet18 => EncoderKind::Resnet18,
+            };
+        }
+        if let Some(v) = self.device {
+            c.device = match v {
+                DeviceArg::Cpu => Device::Cpu,
+                DeviceArg::Gpu => Device::Gpu,
+                DeviceArg::Auto => Device::Auto,
+            };
+        }
+        c.epochs = self.epochs.unwrap_or(c.epochs);
+        c.batch_size = self.batch_size.unwrap_or(c.batch_size);
+        c.temperature = self.temperature.unwrap_or(c.temperature);
+        c.lr = self.lr.unwrap_or(c.lr);
+        c.seed = self.seed.unwrap_or(c.seed);
+        if let Some(out) = &self.out {
+            c.out = out.clone();
+        }
+    }
+
+    /// With `--resume`, flags may only repeat the saved settings: a changed setting would
+    /// not continue the same run.
+    fn overrides_must_match(&self, saved: TrainConfig) -> anyhow::Result<TrainConfig> {
+        let mut wanted = saved.clone();
+        self.apply(&mut wanted);
+        wanted.out = saved.out.clone();
+        anyhow::ensure!(
+            wanted == saved,
+            "--resume continues a run with its saved settings; flags that change them are not \
+             allowed (start a new run with --out instead)"
+        );
+        Ok(saved)
+    }
+}
+
+/// Runs `contrast train`.
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let config = args.resolve()?;
+    let mut progress = Progress::new(args.quiet, args.json);
+    let summary = train(&config, args.resume.is_some(), &mut progress)?;
+    progress.finish();
+    if args.json {
+        println!("{}", serde_json::to_string(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(())
+}
+
+fn print_summary(s: &RunSummary) {
+    let r = &s.report;
+    println!("run folder: {} ({:.1} s)", s.out.display(), s.seconds);
+    println!(
+        "{:<18} {:>12} {:>12} {:>14}",
+        "features", "kNN k=200", "kNN k=20", "linear probe"
+    );
+    for (name, sc) in [
+        ("trained encoder", r.trained),
+        ("random encoder", r.random_encoder),
+        ("raw pixels", r.raw_pixels),
+    ] {
+        println!(
+            "{name:<18} {:>12.4} {:>12.4} {:>14.4}",
+            sc.knn_200, sc.knn_20, sc.linear_probe
+        );
+    }
+    println!(
+        "alignment {:.4}  uniformity {:.4}",
+        r.alignment, r.uniformity
+    );
+}

@@ -1,0 +1,164 @@
+//! The `contrast` command line: every subcommand, `--help`, bad flags and bad configs.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn contrast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_contrast"))
+        .args(args)
+        .env("WGPU_BACKEND", "vulkan")
+        .output()
+        .expect("the binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn help_lists_every_subcommand() {
+    let o = contrast(&["--help"]);
+    assert!(o.status.success());
+    let t = text(&o);
+    for sub in ["train", "eval", "embed", "info", "bench"] {
+        assert!(t.contains(sub), "--help misses {sub}: {t}");
+    }
+    let o = contrast(&["train", "--help"]);
+    assert!(o.status.success() && text(&o).contains("--temperature"));
+}
+
+#[test]
+fn info_lists_the_embedded_datasets() {
+    let o = contrast(&["info"]);
+    assert!(o.status.success(), "{}", text(&o));
+    let t = text(&o);
+    assert!(
+        t.contains("digits") && t.contains("1438") && t.contains("mnist5k") && t.contains("4000"),
+        "{t}"
+    );
+}
+
+#[test]
+fn bad_flags_fail_without_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.to_str().unwrap();
+    for (args, expect) in [
+        (vec!["train", "--method", "bogus", "--out", out_s], "bogus"),
+        (
+            vec!["train", "--temperature", "0", "--out", out_s],
+            "temperature",
+        ),
+        (
+            vec!["train", "--batch-size=-3", "--out", out_s],
+            "batch-size",
+        ),
+        (
+            vec!["train", "--dataset", "nosuchset", "--out", out_s],
+            "nosuchset",
+        ),
+        (vec!["train", "--epochz", "3"], "epochz"),
+    ] {
+        let o = contrast(&args);
+        assert!(!o.status.success(), "{args:?} succeeded");
+        assert!(text(&o).contains(expect), "{args:?}: {}", text(&o));
+        assert!(!out.exists(), "{args:?} wrote {out_s}");
+    }
+}
+
+#[test]
+fn bad_config_files_fail_naming_the_key_without_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    for (body, expect) in [
+        ("epochz = 3\n", "epochz"),
+        ("epochs = \"many\"\n", "epochs"),
+        ("batch_size = -1\n", "batch_size"),
+        ("temperature = 0.0\n", "temperature"),
+    ] {
+        let config = dir.path().join("c.toml");
+        std::fs::write(
+            &config,
+            format!("{body}out = {:?}\n", out.to_str().unwrap()),
+        )
+        .unwrap();
+        let o = contrast(&["train", "--config", config.to_str().unwrap()]);
+        assert!(!o.status.success(), "{body} accepted");
+        assert!(text(&o).contains(expect), "{body}: {}", text(&o));
+        assert!(!out.exists(), "{body} wrote the run folder");
+    }
+}
+
+fn train_digits(out: &Path) {
+    let o = contrast(&[
+        "train",
+        "--dataset",
+        "digits",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "128",
+        "--quiet",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("linear probe"), "{}", text(&o));
+}
+
+#[test]
+fn train_then_eval_and_embed_a_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train_digits(&run);
+    let checkpoint = run.join("checkpoint.safetensors");
+    let o = contrast(&[
+        "eval",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let acc = v["scores"]["knn_200"].as_f64().unwrap();
+    assert!((0.1..=1.0).contains(&acc), "{v}");
+
+    let npy = dir.path().join("test.npy");
+    let o = contrast(&[
+        "embed",
+        "--checkpoint",
+        checkpoint.to_str().unwrap(),
+        "--out",
+        npy.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(&npy).unwrap();
+    assert_eq!(&bytes[..6], b"\x93NUMPY");
+    let header = String::from_utf8_lossy(&bytes[10..128]);
+    assert!(header.contains("'shape': (359, 128)"), "{header}");
+
+    let o = contrast(&[
+        "eval",
+        "--checkpoint",
+        dir.path().join("missing").to_str().unwrap(),
+    ]);
+    assert!(
+        !o.status.success() && text(&o).contains("missing"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn resume_refuses_changed_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    train_digits(&run);
+    let o = contrast(&["train", "--resume", run.to_str().unwrap(), "--lr", "0.5"]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("--resume"), "{}", text(&o));
+}
