@@ -84,7 +84,11 @@ pub fn digits() -> Result<Views> {
 /// crop resamples to `height x width`, the translation is 10% of the size.
 pub fn digits_sized(height: usize, width: usize) -> Result<Views> {
     let pipe = Pipeline::new(1)?
-        .always(RandomResizedCrop::new((height, width), (0.5, 1.0), (0.9, 1.1))?)?
+        .always(RandomResizedCrop::new(
+            (height, width),
+            (0.5, 1.0),
+            (0.9, 1.1),
+        )?)?
         .always(RandomAffine::new(10.0, (0.1, 0.1), (1.0, 1.0))?)?
         .then(GaussianNoise::new(0.05)?, 0.5)?
         .then(RandomErasing::new((0.02, 0.1), (0.3, 3.3), 0.0)?, 0.25)?;
