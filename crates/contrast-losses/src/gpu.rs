@@ -7,7 +7,7 @@
 //! keeps one log-sum-exp per row, backward recomputes each tile (see
 //! `contrast_gpu::nt_xent`). It computes in f32; the row normalisation is always on.
 //!
-//! Errors are [`GpuLossError`]: this crate's [`Error`](crate::Error) for bad input, or
+//! Errors are [`GpuLossError`]: this crate's [`Error`] for bad input, or
 //! `contrast_gpu::Error` for the device (no adapter: fall back to the CPU loss).
 
 use contrast_gpu::{GpuContext, GpuMatrix};
