@@ -111,7 +111,7 @@ impl Default for TrainConfig {
             queue_size: 2048,
             moco_momentum: 0.99,
             margin: 0.2,
-            samples_per_class: 8,
+            samples_per_class: 32,
             device: Device::Cpu,
             seed: 0,
             out: PathBuf::from("runs/latest"),

@@ -54,6 +54,68 @@ fn simclr_lowers_the_loss_and_beats_the_random_encoder() {
     }
 }
 
+fn loss_falls(method: Method) {
+    use contrast_data::resolve;
+    use contrast_train::trainer::Trainer;
+    let dir = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        epochs: 4,
+        queue_size: 256,
+        ..digits_config(dir.path(), method)
+    };
+    let data = resolve("digits").unwrap();
+    let mut trainer = Trainer::new(&config, &data.train).unwrap();
+    let losses: Vec<f64> = (0..4)
+        .map(|e| trainer.epoch(&data.train, e, |_| {}).unwrap())
+        .collect();
+    assert!(losses[3] < losses[0], "{method:?}: {losses:?}");
+}
+
+#[test]
+fn supcon_loss_falls() {
+    loss_falls(Method::Supcon);
+}
+
+#[test]
+fn triplet_loss_falls() {
+    loss_falls(Method::Triplet);
+}
+
+#[test]
+fn moco_loss_falls() {
+    loss_falls(Method::Moco);
+}
+
+/// `--device gpu` trains through the WGSL matmul (lavapipe in CI). Without an adapter this
+/// fails when `CONTRAST_REQUIRE_GPU=1` (as in CI) and is reported loudly otherwise.
+#[test]
+fn gpu_device_trains_or_reports_no_adapter() {
+    use contrast_data::resolve;
+    use contrast_train::config::Device;
+    use contrast_train::trainer::Trainer;
+    let dir = tempfile::tempdir().unwrap();
+    let config = TrainConfig {
+        device: Device::Gpu,
+        encoder: EncoderKind::Mlp,
+        epochs: 1,
+        ..digits_config(dir.path(), Method::Simclr)
+    };
+    let data = resolve("digits").unwrap();
+    match Trainer::new(&config, &data.train) {
+        Ok(mut trainer) => {
+            assert!(trainer.device.contains("gpu"), "{}", trainer.device);
+            let loss = trainer.epoch(&data.train, 0, |_| {}).unwrap();
+            assert!(loss.is_finite());
+        }
+        Err(e) => {
+            let required = std::env::var("CONTRAST_REQUIRE_GPU").is_ok_and(|v| v == "1");
+            assert!(!required, "CONTRAST_REQUIRE_GPU=1 but no GPU: {e}");
+            assert!(e.to_string().to_lowercase().contains("adapter"), "{e}");
+            eprintln!("NO GPU ADAPTER: the GPU training path was NOT exercised ({e})");
+        }
+    }
+}
+
 #[test]
 #[ignore = "writes plots to /tmp/contrast-plots for a manual look"]
 fn plots_for_a_look() {
