@@ -6,6 +6,7 @@
 
 use std::sync::Once;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::{FontStyle, register_font};
 
@@ -50,21 +51,23 @@ fn range_of(values: impl Iterator<Item = f64>) -> (f64, f64) {
     (lo - pad, hi + pad)
 }
 
-/// Renders line charts of `series` against a shared x axis into PNG bytes.
-pub fn line_chart_png(
-    title: &str,
-    x_label: &str,
-    y_label: &str,
-    series: &[Series],
+type Chart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// The frame every plot shares: white canvas, title, labelled axes over `xs` x `ys`, a
+/// legend; `draw` adds the series. Returns PNG bytes.
+fn render(
     size: (u32, u32),
+    labels: [&str; 3],
+    (xs, ys): ((f64, f64), (f64, f64)),
+    draw: impl FnOnce(&mut Chart<'_, '_>) -> Result<()>,
 ) -> Result<Vec<u8>> {
     register();
+    let [title, x_label, y_label] = labels;
     let mut buffer = vec![255u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buffer, size).into_drawing_area();
         root.fill(&WHITE).map_err(plot_error)?;
-        let xs = range_of(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-        let ys = range_of(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
         let mut chart = ChartBuilder::on(&root)
             .caption(title, (FONT_NAME, 22))
             .margin(12)
@@ -79,6 +82,31 @@ pub fn line_chart_png(
             .label_style((FONT_NAME, 14))
             .draw()
             .map_err(plot_error)?;
+        draw(&mut chart)?;
+        chart
+            .configure_series_labels()
+            .label_font((FONT_NAME, 14))
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    encode_png(buffer, size)
+}
+
+/// Renders line charts of `series` against a shared x axis into PNG bytes.
+pub fn line_chart_png(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    size: (u32, u32),
+) -> Result<Vec<u8>> {
+    let xs = range_of(series.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+    let ys = range_of(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+    render(size, [title, x_label, y_label], (xs, ys), |chart| {
         for (i, s) in series.iter().enumerate() {
             let color = Palette99::pick(i).to_rgba();
             chart
@@ -95,16 +123,8 @@ pub fn line_chart_png(
                 .draw_series(s.points.iter().map(|&p| Circle::new(p, 3, color.filled())))
                 .map_err(plot_error)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT_NAME, 14))
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    encode_png(buffer, size)
+        Ok(())
+    })
 }
 
 /// Renders a scatter of 2-D points coloured by class into PNG bytes.
@@ -122,27 +142,9 @@ pub fn scatter_png(
             got: classes.len(),
         });
     }
-    register();
-    let mut buffer = vec![255u8; (size.0 * size.1 * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut buffer, size).into_drawing_area();
-        root.fill(&WHITE).map_err(plot_error)?;
-        let xs = range_of(points.iter().map(|p| p.0));
-        let ys = range_of(points.iter().map(|p| p.1));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(title, (FONT_NAME, 22))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xs.0..xs.1, ys.0..ys.1)
-            .map_err(plot_error)?;
-        chart
-            .configure_mesh()
-            .x_desc("PC 1")
-            .y_desc("PC 2")
-            .label_style((FONT_NAME, 14))
-            .draw()
-            .map_err(plot_error)?;
+    let xs = range_of(points.iter().map(|p| p.0));
+    let ys = range_of(points.iter().map(|p| p.1));
+    render(size, [title, "PC 1", "PC 2"], (xs, ys), |chart| {
         let num_classes = classes.iter().copied().max().map_or(0, |m| m + 1);
         for class in 0..num_classes {
             let color = Palette99::pick(class).to_rgba();
@@ -150,29 +152,15 @@ pub fn scatter_png(
                 .get(class)
                 .cloned()
                 .unwrap_or_else(|| class.to_string());
+            let members = points.iter().zip(classes).filter(|&(_, &c)| c == class);
             chart
-                .draw_series(
-                    points
-                        .iter()
-                        .zip(classes)
-                        .filter(|&(_, &c)| c == class)
-                        .map(|(&p, _)| Circle::new(p, 2, color.filled())),
-                )
+                .draw_series(members.map(|(&p, _)| Circle::new(p, 2, color.filled())))
                 .map_err(plot_error)?
                 .label(name)
                 .legend(move |(x, y)| Circle::new((x + 8, y), 4, color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT_NAME, 13))
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
-        root.present().map_err(plot_error)?;
-    }
-    encode_png(buffer, size)
+        Ok(())
+    })
 }
 
 fn encode_png(rgb: Vec<u8>, size: (u32, u32)) -> Result<Vec<u8>> {
