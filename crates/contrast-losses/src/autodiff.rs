@@ -71,7 +71,7 @@ impl<A: NdFloat> CustomOp<A> for Precomputed<A> {
 }
 
 /// The value of a node as a matrix, or a shape error naming the loss.
-fn matrix<'g, A: NdFloat>(
+pub(crate) fn matrix<'g, A: NdFloat>(
     g: &'g Graph<A>,
     v: Var,
     what: &'static str,
@@ -108,7 +108,7 @@ fn record<A: NdFloat>(
 }
 
 /// One-input losses: evaluate on the node's value, record the node.
-fn single<A: NdFloat>(
+pub(crate) fn single<A: NdFloat>(
     g: &mut Graph<A>,
     z: Var,
     name: &'static str,

@@ -57,6 +57,23 @@ pub fn nt_xent_gpu(
     })
 }
 
+/// [`nt_xent_gpu`] as one node of a `contrast_autodiff` graph (features `gpu` and
+/// `autodiff`): the trainer's `--device gpu` computes its SimCLR loss with it. The node's
+/// backward scales the gradient the kernel computed.
+///
+/// # Errors
+/// As [`nt_xent_gpu`]; a `z` that is not a matrix is [`Error::Shape`].
+#[cfg(feature = "autodiff")]
+pub fn nt_xent_gpu_op(
+    g: &mut contrast_autodiff::Graph<f32>,
+    ctx: &GpuContext,
+    z: contrast_autodiff::Var,
+    config: &NtXentConfig,
+) -> Result<contrast_autodiff::Var, GpuLossError> {
+    let out = nt_xent_gpu(ctx, crate::autodiff::matrix(g, z, "nt_xent_gpu z")?, config)?;
+    Ok(crate::autodiff::single(g, z, "nt_xent_gpu", |_| Ok(out))?)
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::OnceLock;
@@ -116,6 +133,25 @@ mod tests {
                 "gradient rel err {} ({rows}x{dim})",
                 err / scale
             );
+        }
+    }
+
+    #[cfg(feature = "autodiff")]
+    #[test]
+    fn graph_node_gives_the_cpu_loss_gradient() {
+        let Some(ctx) = gpu() else { return };
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let z = Array2::from_shape_fn((12, 7), |_| rng.random_range(-1.0f32..1.0));
+        let config = NtXentConfig::new(0.3);
+        let mut g = contrast_autodiff::Graph::<f32>::new();
+        let v = g.param(z.clone().into_dyn());
+        let loss = nt_xent_gpu_op(&mut g, ctx, v, &config).unwrap();
+        let value = g.backward(loss).unwrap();
+        let cpu = crate::nt_xent(z.view(), &config).unwrap();
+        assert!((value - cpu.loss).abs() <= 1e-4 * cpu.loss.abs().max(1.0));
+        let grad = g.grad(v).unwrap();
+        for (a, b) in grad.iter().zip(cpu.grad.iter()) {
+            assert!((a - b).abs() <= 1e-4 * b.abs().max(1e-2), "{a} vs {b}");
         }
     }
 

@@ -79,6 +79,9 @@ pub enum Error {
     /// A layer, optimizer or parameter file failed.
     #[error(transparent)]
     Nn(#[from] contrast_nn::Error),
+    /// The fused GPU loss failed.
+    #[error(transparent)]
+    GpuLoss(#[from] contrast_losses::gpu::GpuLossError),
     /// The GPU could not be used.
     #[error(transparent)]
     Gpu(#[from] contrast_gpu::Error),

@@ -73,7 +73,7 @@ pub fn train(
     let (train_set, test_set) = (&data.train, &data.test);
     let out = config.out.clone();
     let mut trainer = Trainer::new(config, train_set)?;
-    observer.status(&trainer.device);
+    observer.status(&trainer.placement.description);
 
     // Baseline before any step: the same encoder at its random initialisation.
     observer.status("evaluating the random encoder baseline");

@@ -12,6 +12,7 @@
 use contrast_augment::Views;
 use contrast_autodiff::Graph;
 use contrast_data::{BatchConfig, Batches, Dataset};
+use contrast_losses::gpu::GpuLossError;
 use contrast_nn::optim::{Adam, Optimizer, graph_step};
 use contrast_nn::schedule::Schedule;
 use contrast_nn::{Module, NamedParam};
@@ -21,7 +22,7 @@ use rand::SeedableRng;
 
 use crate::augmentation::views_for;
 use crate::config::{Method, TrainConfig};
-use crate::device::matmul_backend;
+use crate::device::Placement;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
 use crate::recipes::Recipe;
@@ -56,8 +57,8 @@ pub struct Trainer {
     schedule: Schedule,
     views: Views,
     steps_per_epoch: usize,
-    /// Which device the matrix products run on, in words.
-    pub device: String,
+    /// Where the matrix products and the loss run.
+    pub placement: Placement,
     /// Global steps taken so far.
     pub steps_done: usize,
 }
@@ -68,8 +69,8 @@ impl Trainer {
         config.validate()?;
         let shape = train.shape();
         let mut g = Graph::new();
-        let (backend, device) = matmul_backend(config.device)?;
-        g.set_matmul_backend(backend);
+        let placement = Placement::new(config.device)?;
+        g.set_matmul_backend(placement.matmul_backend());
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
         let model = ContrastModel::new(&mut g, config, shape, &mut rng)?;
         let recipe = Recipe::new(&mut g, config, &model, |g| {
@@ -92,7 +93,7 @@ impl Trainer {
             schedule,
             views: views_for(shape, recipe_views(config))?,
             steps_per_epoch,
-            device,
+            placement,
             steps_done: 0,
         })
     }
@@ -153,13 +154,22 @@ impl Trainer {
             .into_iter()
             .map(|(_, b)| b.to_owned())
             .collect();
-        let recorded = self
-            .recipe
-            .loss(&mut self.g, &mut self.model, views, labels, &self.config);
+        let gpu = self.placement.gpu.as_deref();
+        let recorded = self.recipe.loss(
+            &mut self.g,
+            &mut self.model,
+            views,
+            labels,
+            &self.config,
+            gpu,
+        );
         let loss = match recorded {
             Ok(loss) => loss,
             // The encoder's output itself overflowed: the loss refuses NaN embeddings.
-            Err(Error::Loss(contrast_losses::Error::NonFinite { .. })) => {
+            Err(
+                Error::Loss(contrast_losses::Error::NonFinite { .. })
+                | Error::GpuLoss(GpuLossError::Loss(contrast_losses::Error::NonFinite { .. })),
+            ) => {
                 self.g.reset();
                 restore_buffers(&mut self.model, &buffers);
                 return Err(diverged(

@@ -15,6 +15,7 @@ mod triplet;
 pub use moco::MocoState;
 
 use contrast_autodiff::{Graph, Var};
+use contrast_gpu::GpuContext;
 use ndarray::Array4;
 
 use crate::config::{Method, TrainConfig};
@@ -58,7 +59,8 @@ impl Recipe {
     }
 
     /// Records the loss of one batch: `views[v]` is view `v` of every sample (NCHW), `labels`
-    /// the samples' labels (used by SupCon and triplet only).
+    /// the samples' labels (used by SupCon and triplet only); with `gpu`, SimCLR's NT-Xent
+    /// runs as the fused GPU kernel.
     pub fn loss(
         &mut self,
         g: &mut Graph<f32>,
@@ -66,9 +68,10 @@ impl Recipe {
         views: &[Array4<f32>],
         labels: &[usize],
         config: &TrainConfig,
+        gpu: Option<&GpuContext>,
     ) -> Result<Var> {
         match self {
-            Recipe::SimClr => simclr::loss(g, model, views, config.temperature),
+            Recipe::SimClr => simclr::loss(g, model, views, config.temperature, gpu),
             Recipe::Moco(state) => state.loss(g, model, views, config.temperature),
             Recipe::SupCon => supcon::loss(g, model, views, labels, config.temperature),
             Recipe::Triplet => triplet::loss(g, model, &views[0], labels, config.margin),

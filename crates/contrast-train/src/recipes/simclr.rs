@@ -1,8 +1,10 @@
 //! SimCLR (Chen et al. 2020): both views through one network, NT-Xent over the `2N` rows.
 
 use contrast_autodiff::{Graph, Var};
+use contrast_gpu::GpuContext;
 use contrast_losses::NtXentConfig;
 use contrast_losses::autodiff::nt_xent_op;
+use contrast_losses::gpu::nt_xent_gpu_op;
 use contrast_nn::Module;
 use ndarray::Array4;
 
@@ -10,14 +12,20 @@ use super::stacked_input;
 use crate::error::Result;
 use crate::model::ContrastModel;
 
-/// `NT-Xent(head(encoder([view 1; view 2])))` at temperature `t`.
+/// `NT-Xent(head(encoder([view 1; view 2])))` at temperature `t`; on `gpu` the loss is the
+/// fused streaming kernel (same value and gradient).
 pub fn loss(
     g: &mut Graph<f32>,
     model: &mut ContrastModel,
     views: &[Array4<f32>],
     t: f32,
+    gpu: Option<&GpuContext>,
 ) -> Result<Var> {
     let x = stacked_input(g, views)?;
     let z = model.forward(g, x)?;
-    Ok(nt_xent_op(g, z, &NtXentConfig::new(f64::from(t)))?)
+    let config = NtXentConfig::new(f64::from(t));
+    Ok(match gpu {
+        Some(ctx) => nt_xent_gpu_op(g, ctx, z, &config)?,
+        None => nt_xent_op(g, z, &config)?,
+    })
 }
