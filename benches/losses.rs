@@ -1,7 +1,8 @@
 //! Criterion benchmark `losses`: NT-Xent forward + backward, dense beside tiled.
 //!
 //! - `nt_xent_512x128`: 2N = 512, D = 128, f32 (the PyTorch CPU reference is about 2 ms
-//!   on a 2-core machine).
+//!   on a 2-core machine; time it in the same sitting with
+//!   `python scripts/peer_ntxent.py --threads 2`, which runs the same forward + backward).
 //! - `nt_xent_large_d128`: 2N = 4,096 and 16,384 (and 65,536 with `CONTRAST_BENCH_HUGE=1`),
 //!   D = 128, f32. Dense is skipped at 65,536: its logit matrix alone is 16 GiB.
 //!

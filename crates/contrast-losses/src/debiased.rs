@@ -49,22 +49,24 @@ impl Default for DebiasedConfig {
 /// Empty or non-finite `z`, an odd row count, fewer than two pairs, a bad temperature or
 /// `tau+` outside `[0, 1)`.
 pub fn debiased<A: NdFloat>(z: ArrayView2<A>, config: &DebiasedConfig) -> Result<LossGrad<A>> {
-    debiased_weighted(z, config, 0.0)
+    debiased_weighted(("debiased", "debiased z"), z, config, 0.0)
 }
 
 /// The shared core: debiased loss with importance weights of concentration `beta >= 0`.
+/// `what` and `z_what` name the calling loss and its input in errors.
 pub(crate) fn debiased_weighted<A: NdFloat>(
+    (what, z_what): (&'static str, &'static str),
     z: ArrayView2<A>,
     config: &DebiasedConfig,
     beta: f64,
 ) -> Result<LossGrad<A>> {
-    validate::embeddings("debiased z", &z)?;
+    validate::embeddings(z_what, &z)?;
     validate::temperature(config.temperature)?;
     validate::parameter("tau_plus", config.tau_plus, "in [0, 1)", |t| {
         (0.0..1.0).contains(&t)
     })?;
     validate::parameter("beta", beta, ">= 0", |b| b >= 0.0)?;
-    let n = validate::two_view_rows("debiased", &z)?;
+    let n = validate::two_view_rows(what, &z)?;
     let n2 = 2 * n;
     let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
     let (tau, beta_a) = (cast::<A>(config.tau_plus), cast::<A>(beta));

@@ -54,5 +54,5 @@ pub fn hard_negative<A: NdFloat>(
         tau_plus: config.tau_plus,
         normalize: config.normalize,
     };
-    debiased_weighted(z, &base, config.beta)
+    debiased_weighted(("hard_negative", "hard_negative z"), z, &base, config.beta)
 }

@@ -35,16 +35,17 @@ pub(crate) fn positive_counts(labels: &[usize]) -> Vec<usize> {
 }
 
 /// The driver of the label softmax losses: checks, the logit matrix, a per-row rule filling `dS` in place (given the
-/// row, the anchor index and the weight `w`), then the common backward.
+/// row, the anchor index and the weight `w`), then the common backward. `what` and
+/// `z_what` name the loss and its input in errors.
 pub(crate) fn per_anchor<A: NdFloat>(
-    what: &'static str,
+    (what, z_what): (&'static str, &'static str),
     z: ArrayView2<A>,
     labels: &[usize],
     config: &SoftmaxConfig,
     averaged: impl Fn(&[usize]) -> Result<usize>,
     rule: impl Fn(ArrayViewMut1<A>, usize, A) -> A + Sync,
 ) -> Result<LossGrad<A>> {
-    validate::embeddings(what, &z)?;
+    validate::embeddings(z_what, &z)?;
     validate::temperature(config.temperature)?;
     check(what, labels, z.nrows())?;
     let w = cast::<A>(1.0 / averaged(labels)?.max(1) as f64);

@@ -7,6 +7,7 @@
 //! logits of size 1e8 stays finite. The same accumulator serves the dense losses (one
 //! row at a time) and the tiled NT-Xent (one column tile at a time, see REFERENCES.md).
 
+use crate::row_softmax::{exp_shifted_sum, lane_max};
 use ndarray::{ArrayViewMut1, NdFloat};
 
 /// Running maximum and rescaled sum of a log-sum-exp over a stream of values.
@@ -48,6 +49,23 @@ impl<A: NdFloat> OnlineLogSumExp<A> {
             to_f64((self.max - new_max).exp())
         };
         self.sum = self.sum * rescale + values.map(|x| to_f64((x - new_max).exp())).sum::<f64>();
+        self.max = new_max;
+    }
+
+    /// Adds a block of values, overwriting them (lane-parallel and, for f32, with the
+    /// vectorised exponential: the tiled losses' hot loop).
+    pub(crate) fn extend_slice(&mut self, xs: &mut [A]) {
+        let block_max = lane_max(xs);
+        if block_max == A::neg_infinity() {
+            return;
+        }
+        let new_max = self.max.max(block_max);
+        let rescale = if self.max == A::neg_infinity() {
+            0.0
+        } else {
+            to_f64((self.max - new_max).exp())
+        };
+        self.sum = self.sum * rescale + exp_shifted_sum(xs, new_max);
         self.max = new_max;
     }
 

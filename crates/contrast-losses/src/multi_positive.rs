@@ -35,7 +35,7 @@ pub fn nt_xent_pairs<A: NdFloat>(
 ) -> Result<LossGrad<A>> {
     let pairs = |y: &[usize]| Ok(labels::positive_counts(y).iter().sum());
     labels::per_anchor(
-        "nt_xent_pairs",
+        ("nt_xent_pairs", "nt_xent_pairs z"),
         z,
         labels,
         config,
@@ -89,7 +89,7 @@ pub fn positives_in_log<A: NdFloat>(
         None => Ok(y.len()),
     };
     labels::per_anchor(
-        "positives_in_log",
+        ("positives_in_log", "positives_in_log z"),
         z,
         labels,
         config,

@@ -18,12 +18,14 @@
 
 use crate::error::{Error, Result};
 use crate::log_sum_exp::sum_f64;
+use crate::matmul::par_gemm;
 use crate::normalize::RowNormalized;
 use crate::output::{Evaluation, LossGrad, TileSize};
-use crate::supcon::{SupConConfig, supcon};
+use crate::row_softmax::softmax_rows_skip_diagonal;
+use crate::tile_pairs;
 use crate::tiled::{Bank, tiled_lse, tiled_row_grad};
 use crate::validate::{self, cast};
-use ndarray::{ArrayView2, NdFloat, Zip};
+use ndarray::{Array2, ArrayView2, NdFloat, Zip, s};
 
 /// Settings of [`nt_xent`].
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,7 +78,7 @@ pub fn nt_xent<A: NdFloat>(z: ArrayView2<A>, config: &NtXentConfig) -> Result<Lo
     validate::temperature(config.temperature)?;
     let n = validate::two_view_rows("nt_xent", &z)?;
     match config.evaluation.resolve(2 * n, 2 * n) {
-        None => dense(z, n, config),
+        None => Ok(dense(z, n, config)),
         Some(tile) => {
             check_tile(tile)?;
             Ok(tiled(z, n, config, tile))
@@ -99,12 +101,54 @@ pub(crate) fn check_tile(tile: TileSize) -> Result<()> {
     Ok(())
 }
 
-/// The dense evaluation. With labels `[0..N, 0..N]` each anchor's only positive is its
-/// partner, and SupCon's formula is exactly NT-Xent's: one code path for both.
-fn dense<A: NdFloat>(z: ArrayView2<A>, n: usize, config: &NtXentConfig) -> Result<LossGrad<A>> {
-    let labels: Vec<usize> = (0..2 * n).map(|i| i % n).collect();
-    let supcon_config = SupConConfig::new(config.temperature).normalize(config.normalize);
-    supcon(z, &labels, &supcon_config)
+/// Row padding of the dense logit buffer, in elements (64 bytes of f32).
+const PAD: usize = 16;
+
+/// The dense evaluation, one `2N x 2N` buffer holding `S`, then `P`, then `P + P^T`:
+///
+/// ```text
+/// S = zn zn^T / T                       upper tiles by gemm, mirrored (tile_pairs)
+/// row i: l_i = lse_i - S_i,p(i);  row <- P_i. / 2N   (row_softmax, one exp per entry)
+/// M = (P + P^T) / 2N                    in place, tile pairs
+/// dzn = M zn / T - 2 zn_p(i) / (2N T)   one gemm; the positives' share added per row
+/// ```
+/// Every step is parallel over rows or tiles whose results do not depend on the thread
+/// count, so the output is bit-identical for any number of threads.
+fn dense<A: NdFloat>(z: ArrayView2<A>, n: usize, config: &NtXentConfig) -> LossGrad<A> {
+    let n2 = 2 * n;
+    let emb = RowNormalized::new(z, config.normalize);
+    let zn = emb.rows.view();
+    let inv_t = cast::<A>(1.0 / config.temperature);
+    let scale = 1.0 / n2 as f64;
+    // Rows padded to a stride off a power of two: the tile transposes walk columns, and
+    // 2^k-strided columns would crowd into a few cache sets.
+    let mut padded = Array2::zeros((n2, n2 + PAD));
+    let mut s = padded.slice_mut(s![.., ..n2]);
+    tile_pairs::gram(inv_t, zn, s.view_mut());
+    let positives: Vec<A> = (0..n2).map(|i| s[[i, (i + n) % n2]]).collect();
+    let lse = softmax_rows_skip_diagonal(&mut padded, scale);
+    let mut s = padded.slice_mut(s![.., ..n2]);
+    let total: f64 = lse
+        .iter()
+        .zip(&positives)
+        .map(|(l, p)| l - p.to_f64().unwrap_or(f64::NAN))
+        .sum();
+    tile_pairs::add_transpose(s.view_mut());
+    let mut grad = Array2::zeros(zn.raw_dim());
+    par_gemm(inv_t, s.view(), zn, A::zero(), grad.view_mut());
+    add_positive_share(&mut grad, zn, n, cast::<A>(scale) * inv_t);
+    LossGrad {
+        loss: cast::<A>(total * scale),
+        grad: emb.backward(grad),
+    }
+}
+
+/// The positive's share of `(dS + dS^T) zn`: `-2 alpha zn_p(i)` per row, as `p` is an
+/// involution (`alpha = 1 / (2N T)`).
+fn add_positive_share<A: NdFloat>(grad: &mut Array2<A>, zn: ArrayView2<A>, n: usize, alpha: A) {
+    let n2 = 2 * n;
+    let two = alpha + alpha;
+    Zip::indexed(grad.rows_mut()).for_each(|i, mut g| g.scaled_add(-two, &zn.row((i + n) % n2)));
 }
 
 /// The tiled evaluation: only the per-row log-sum-exp is stored between passes.
@@ -127,9 +171,7 @@ fn tiled<A: NdFloat>(
     let partner = |i: usize| zn.row((i + n) % n2);
     let loss = sum_f64((0..n2).map(|i| lse[i] - zn.row(i).dot(&partner(i)) * inv_t)) * scale;
     let mut grad = tiled_row_grad(zn, lse.view(), &bank, true, inv_t, scale * inv_t, tile);
-    // The positive's share of (dS + dS^T) zn: -2 zn_p(i) / (2N T), as p is an involution.
-    let pos = scale * inv_t * cast::<A>(2.0);
-    Zip::indexed(grad.rows_mut()).for_each(|i, mut g| g.scaled_add(-pos, &partner(i)));
+    add_positive_share(&mut grad, zn, n, scale * inv_t);
     LossGrad {
         loss,
         grad: emb.backward(grad),

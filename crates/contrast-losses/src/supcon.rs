@@ -84,24 +84,31 @@ pub fn supcon<A: NdFloat>(
         temperature: config.temperature,
         normalize: config.normalize,
     };
-    labels::per_anchor("supcon", z, labels, &softmax, averaged, |mut row, i, w| {
-        if counts[i] == 0 {
-            row.fill(A::zero());
-            return A::zero();
-        }
-        let inv_p = A::one() / cast::<A>(counts[i] as f64);
-        let positive = |j: usize| labels::is_positive(labels, i, j);
-        let pos_sum = sum_f64(
-            row.iter()
-                .enumerate()
-                .filter(|&(j, _)| positive(j))
-                .map(|(_, &x)| x),
-        );
-        let lse = softmax_in_place(row.view_mut(), i);
-        for (j, x) in row.iter_mut().enumerate() {
-            let target = if positive(j) { inv_p } else { A::zero() };
-            *x = w * (*x - target);
-        }
-        lse - pos_sum * inv_p
-    })
+    labels::per_anchor(
+        ("supcon", "supcon z"),
+        z,
+        labels,
+        &softmax,
+        averaged,
+        |mut row, i, w| {
+            if counts[i] == 0 {
+                row.fill(A::zero());
+                return A::zero();
+            }
+            let inv_p = A::one() / cast::<A>(counts[i] as f64);
+            let positive = |j: usize| labels::is_positive(labels, i, j);
+            let pos_sum = sum_f64(
+                row.iter()
+                    .enumerate()
+                    .filter(|&(j, _)| positive(j))
+                    .map(|(_, &x)| x),
+            );
+            let lse = softmax_in_place(row.view_mut(), i);
+            for (j, x) in row.iter_mut().enumerate() {
+                let target = if positive(j) { inv_p } else { A::zero() };
+                *x = w * (*x - target);
+            }
+            lse - pos_sum * inv_p
+        },
+    )
 }

@@ -22,12 +22,14 @@
 //! pass also adds `P_ji = exp(S_ij - lse_j)`: one pass gives `(G + G^T) zn`.
 
 use crate::log_sum_exp::OnlineLogSumExp;
+use crate::matmul::gemm_into;
 use crate::output::TileSize;
-use ndarray::{
-    Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, NdFloat, linalg::general_mat_mul,
-    s,
-};
+use crate::row_softmax::exp_in_place;
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, NdFloat, s};
 use rayon::prelude::*;
+
+/// Tile rows are the leading part of a row of a standard-layout buffer.
+const CONTIGUOUS: &str = "tile rows are contiguous";
 
 /// A set of candidate columns (one row per candidate).
 #[derive(Clone, Copy)]
@@ -54,7 +56,7 @@ fn for_each_tile<A: NdFloat>(
         let w = tile_cols.min(m - c0);
         let cols = bank.rows.slice(s![c0..c0 + w, ..]);
         let mut tile = buf.slice_mut(s![.., ..w]);
-        general_mat_mul(inv_t, &q_block, &cols.t(), A::zero(), &mut tile);
+        gemm_into(inv_t, &q_block, &cols.t(), A::zero(), &mut tile);
         if bank.skip_diagonal {
             for r in 0..q_block.nrows() {
                 let global = r0 + r;
@@ -93,9 +95,9 @@ pub(crate) fn tiled_lse<A: NdFloat>(
                 .collect();
             let mut buf = Array2::zeros((out.len(), tile.cols));
             for &bank in banks {
-                for_each_tile(q_block, r0, bank, tile.cols, inv_t, &mut buf, |_, t| {
-                    for (a, row) in acc.iter_mut().zip(t.rows()) {
-                        a.extend(row.iter().copied());
+                for_each_tile(q_block, r0, bank, tile.cols, inv_t, &mut buf, |_, mut t| {
+                    for (a, mut row) in acc.iter_mut().zip(t.rows_mut()) {
+                        a.extend_slice(row.as_slice_mut().expect(CONTIGUOUS));
                     }
                 });
             }
@@ -126,6 +128,7 @@ pub(crate) fn tiled_row_grad<A: NdFloat>(
             let r0 = b * tile.rows;
             let q_block = q.slice(s![r0..r0 + g.nrows(), ..]);
             let mut buf = Array2::zeros((g.nrows(), tile.cols));
+            let mut scratch = vec![A::zero(); tile.cols];
             for &bank in banks {
                 for_each_tile(
                     q_block,
@@ -135,19 +138,26 @@ pub(crate) fn tiled_row_grad<A: NdFloat>(
                     inv_t,
                     &mut buf,
                     |c0, mut t| {
+                        let w = t.ncols();
                         for (r, mut row) in t.rows_mut().into_iter().enumerate() {
-                            let li = lse[r0 + r];
-                            for (c, x) in row.iter_mut().enumerate() {
-                                let s = *x;
-                                *x = (s - li).exp();
-                                if symmetric {
-                                    *x += (s - lse[c0 + c]).exp();
+                            let xs = row.as_slice_mut().expect(CONTIGUOUS);
+                            // P_ji = exp(S_ij - lse_j) into the scratch row first.
+                            let pt = &mut scratch[..w];
+                            if symmetric {
+                                for (c, (p, &x)) in pt.iter_mut().zip(xs.iter()).enumerate() {
+                                    *p = x - lse[c0 + c];
                                 }
+                                exp_in_place(pt);
+                            }
+                            let li = lse[r0 + r];
+                            xs.iter_mut().for_each(|x| *x -= li);
+                            exp_in_place(xs);
+                            if symmetric {
+                                xs.iter_mut().zip(pt.iter()).for_each(|(x, &p)| *x += p);
                             }
                         }
-                        let w = t.ncols();
                         let cols = bank.rows.slice(s![c0..c0 + w, ..]);
-                        general_mat_mul(alpha, &t, &cols, A::one(), &mut g);
+                        gemm_into(alpha, &t.view(), &cols, A::one(), &mut g);
                     },
                 );
             }
@@ -187,13 +197,15 @@ pub(crate) fn tiled_col_grad<A: NdFloat>(
                 &mut buf,
                 |r0, mut t| {
                     for mut row in t.rows_mut() {
-                        for (i, x) in row.iter_mut().enumerate() {
-                            *x = (*x - lse[r0 + i]).exp();
-                        }
+                        let xs = row.as_slice_mut().expect(CONTIGUOUS);
+                        xs.iter_mut()
+                            .enumerate()
+                            .for_each(|(i, x)| *x -= lse[r0 + i]);
+                        exp_in_place(xs);
                     }
                     let h = t.ncols();
                     let q_tile = q.slice(s![r0..r0 + h, ..]);
-                    general_mat_mul(alpha, &t, &q_tile, A::one(), &mut g);
+                    gemm_into(alpha, &t.view(), &q_tile, A::one(), &mut g);
                 },
             );
         });

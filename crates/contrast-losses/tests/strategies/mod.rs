@@ -60,3 +60,11 @@ pub fn normalized_distances(z: &Array2<f64>) -> Array2<f64> {
         d.dot(&d).sqrt()
     })
 }
+
+/// A large random two-view batch, deterministic, raw norms up to 1e4.
+pub fn extreme_batch(n: usize, d: usize) -> Array2<f64> {
+    Array2::from_shape_fn((2 * n, d), |(i, j)| {
+        let x = ((i * 31 + j * 17) as f64 * 0.731).sin();
+        x * 10f64.powi((i % 5) as i32)
+    })
+}
