@@ -59,10 +59,10 @@ impl<A: NdFloat> Graph<A> {
                 .collect::<Result<_>>()?;
             let inputs: Vec<&ArrayD<A>> = parents.iter().map(|p| &p.value).collect();
             let needs: Vec<bool> = parents.iter().map(|p| p.requires_grad).collect();
-            let input_grads = backward(&Backprop {
+            let input_grads = backward(Backprop {
                 inputs: &inputs,
                 output: &node.value,
-                grad: &grad,
+                grad,
                 needs: &needs,
             })?;
             if input_grads.len() != parents.len() {

@@ -63,8 +63,8 @@ impl<A: NdFloat> Graph<A> {
                 msg: "output contains NaN".into(),
             });
         }
-        let backward = move |bp: &Backprop<'_, A>| {
-            let grads = op.backward(bp.inputs, bp.output, bp.grad)?;
+        let backward = move |bp: Backprop<'_, A>| {
+            let grads = op.backward(bp.inputs, bp.output, &bp.grad)?;
             if grads.len() != bp.inputs.len() {
                 return Err(Error::Op {
                     op: op.name().to_string(),

@@ -36,15 +36,16 @@ pub(crate) struct Backprop<'a, A> {
     pub inputs: &'a [&'a ArrayD<A>],
     /// The node's own value.
     pub output: &'a ArrayD<A>,
-    /// `dL/d output`, same shape as `output`.
-    pub grad: &'a ArrayD<A>,
+    /// `dL/d output`, same shape as `output`, handed over by value: a rule may reuse its
+    /// buffer (e.g. scale it in place, or pass it on unchanged) instead of allocating.
+    pub grad: ArrayD<A>,
     /// Whether each parent needs a gradient (the others may be skipped: return `None`).
     pub needs: &'a [bool],
 }
 
 /// A backward rule: `dL/d input` for each parent (`None` where none is needed).
 pub(crate) type BackwardFn<A> =
-    Box<dyn Fn(&Backprop<'_, A>) -> Result<Vec<Option<ArrayD<A>>>> + Send + Sync>;
+    Box<dyn Fn(Backprop<'_, A>) -> Result<Vec<Option<ArrayD<A>>>> + Send + Sync>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {

@@ -81,9 +81,20 @@ pub fn matmul<A: NdFloat>(a: ArrayView2<A>, b: ArrayView2<A>) -> Array2<A> {
             false,
             false,
             false,
-            gemm::Parallelism::Rayon(0),
+            parallelism(),
         );
         out.assume_init()
+    }
+}
+
+/// gemm's thread setting: every thread of the current rayon pool (the global one, sized by
+/// `RAYON_NUM_THREADS`), or none on a one-thread pool. gemm itself keeps products below
+/// its threading threshold (`m·n·k` under 48·48·256 per k-block) on one thread. Either way
+/// the result is bit-identical: gemm splits the output into tiles, never the `k` sum.
+fn parallelism() -> gemm::Parallelism {
+    match rayon::current_num_threads() {
+        0 | 1 => gemm::Parallelism::None,
+        n => gemm::Parallelism::Rayon(n),
     }
 }
 

@@ -5,7 +5,7 @@
 //! the sum of the output gradient along that axis, so `reduce_to_shape` sums the leading
 //! extra axes away and sums (keeping the axis) wherever the input had a 1.
 
-use ndarray::{ArrayD, Axis, NdFloat};
+use ndarray::{ArrayD, Axis, CowArray, IxDyn, NdFloat};
 
 use crate::error::{Error, Result};
 
@@ -30,22 +30,26 @@ pub(crate) fn broadcast_shape(op: &'static str, a: &[usize], b: &[usize]) -> Res
 }
 
 /// Sums `g` (of a broadcast shape) down to `shape`: the adjoint of broadcasting.
-pub(crate) fn reduce_to_shape<A: NdFloat>(mut g: ArrayD<A>, shape: &[usize]) -> ArrayD<A> {
+///
+/// Takes `g` borrowed or owned: a bias's gradient (a sum over rows) reads a view of `g`
+/// and copies nothing, and an owned `g` that needs no sum is returned as it is. Each sum
+/// runs in a fixed order on one thread, so the bits never depend on the pool size.
+pub(crate) fn reduce_to_shape<A: NdFloat>(g: CowArray<'_, A, IxDyn>, shape: &[usize]) -> ArrayD<A> {
+    let mut g = g;
     while g.ndim() > shape.len() {
-        g = g.sum_axis(Axis(0));
+        g = g.sum_axis(Axis(0)).into();
     }
     for (axis, &d) in shape.iter().enumerate() {
         if d == 1 && g.shape()[axis] != 1 {
-            g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis));
+            g = g.sum_axis(Axis(axis)).insert_axis(Axis(axis)).into();
         }
     }
-    g
+    g.into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::IxDyn;
 
     #[test]
     fn broadcast_rules() {
@@ -60,7 +64,7 @@ mod tests {
     #[test]
     fn reduce_sums_repeated_axes() {
         let g = ArrayD::from_elem(IxDyn(&[2, 3, 4]), 1.0);
-        let r = reduce_to_shape(g, &[3, 1]);
+        let r = reduce_to_shape(g.view().into(), &[3, 1]);
         assert_eq!(r.shape(), &[3, 1]);
         assert!(r.iter().all(|&v| v == 8.0));
     }

@@ -173,7 +173,7 @@ impl<A: NdFloat> Graph<A> {
             );
         }
         let parents: Vec<Var> = [x, w].into_iter().chain(bias).collect();
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let x4 = bp.inputs[0]
                 .view()
                 .into_dimensionality::<Ix4>()

@@ -30,10 +30,10 @@ impl<A: NdFloat> Graph<A> {
             }
         });
         let out = Zip::from(value).and(&mask).map_collect(|&v, &m| v * m);
-        let backward = move |bp: &Backprop<'_, A>| {
-            Ok(vec![Some(
-                Zip::from(bp.grad).and(&mask).map_collect(|&g, &m| g * m),
-            )])
+        let backward = move |bp: Backprop<'_, A>| {
+            let mut g = bp.grad;
+            g.zip_mut_with(&mask, |g, &m| *g *= m);
+            Ok(vec![Some(g)])
         };
         self.record("dropout", out, &[x], Box::new(backward))
     }

@@ -5,24 +5,35 @@
 //! For `y = f(x)`, `dL/dx = dL/dy * f'(x)`, with `f'` written from `x` and `y` (e.g.
 //! `exp' = y`, `tanh' = 1 - y^2`) so no value is recomputed.
 
-use ndarray::{NdFloat, Zip};
+use ndarray::{ArrayD, NdFloat, Zip};
 
 use super::broadcast::{broadcast_shape, reduce_to_shape};
 use crate::error::Result;
-use crate::graph::{Graph, Var};
+use crate::graph::{Backprop, Graph, Var};
 
 /// A partial derivative of a binary op.
 #[derive(Clone, Copy)]
 enum Partial<A> {
-    /// A constant (`±1` for add and sub): the local gradient is `c · g`, no per-element call.
-    Constant(A),
+    /// `+1` (add): the local gradient is `g` itself, passed on without a per-element call.
+    Identity,
+    /// `-1` (sub): the local gradient is `-g`.
+    Negate,
     /// A function of `(a, b, y)`.
     Of(fn(A, A, A) -> A),
 }
 
 /// Arrays at least this long are mapped on rayon's pool; below it, splitting costs more
-/// than it saves.
+/// than it saves. Elementwise maps give the same bits however they are split.
 pub(crate) const PARALLEL_MIN: usize = 1 << 15;
+
+/// `x = f(x)` for every element, on rayon's pool for large arrays.
+fn map_inplace<A: NdFloat>(x: &mut ArrayD<A>, f: impl Fn(A) -> A + Send + Sync) {
+    if x.len() >= PARALLEL_MIN {
+        x.par_mapv_inplace(f);
+    } else {
+        x.mapv_inplace(f);
+    }
+}
 
 impl<A: NdFloat> Graph<A> {
     fn binary(
@@ -30,7 +41,8 @@ impl<A: NdFloat> Graph<A> {
         op: &'static str,
         a: Var,
         b: Var,
-        f: fn(A, A) -> A,
+        // Generic, not a fn pointer, so the forward loop inlines and vectorizes `f`.
+        f: impl Fn(A, A) -> A + Send + Sync,
         partials: [Partial<A>; 2],
     ) -> Result<Var> {
         let (va, vb) = (self.try_value(a)?, self.try_value(b)?);
@@ -43,35 +55,59 @@ impl<A: NdFloat> Graph<A> {
         } else {
             zip.map_collect(apply)
         };
-        let backward = move |bp: &crate::graph::Backprop<'_, A>| {
-            let (x, y) = (bp.inputs[0], bp.inputs[1]);
-            let (xb, yb) = (
-                x.broadcast(shape.clone()).expect("checked"),
-                y.broadcast(shape.clone()).expect("checked"),
-            );
-            let grads = partials
-                .iter()
-                .zip(bp.needs)
-                .zip([x, y])
-                .map(|((&d, &need), input)| {
-                    need.then(|| {
-                        let local = match d {
-                            Partial::Constant(c) if c == A::one() => bp.grad.clone(),
-                            Partial::Constant(c) => bp.grad.mapv(|g| g * c),
-                            Partial::Of(d) => {
-                                let zip = Zip::from(bp.grad).and(&xb).and(&yb).and(bp.output);
-                                let chain = |&g: &A, &p: &A, &q: &A, &o: &A| g * d(p, q, o);
-                                if zip.size() >= PARALLEL_MIN {
-                                    zip.par_map_collect(chain)
-                                } else {
-                                    zip.map_collect(chain)
-                                }
-                            }
+        let backward = move |bp: Backprop<'_, A>| {
+            let Backprop {
+                inputs,
+                output,
+                grad,
+                needs,
+            } = bp;
+            let view = |i: usize| inputs[i].broadcast(shape.clone()).expect("checked");
+            // The last input that needs a gradient of the full output shape takes `grad`'s
+            // buffer and works in place; any other reads `grad` and reduces from a view.
+            let owner = (0..2)
+                .rev()
+                .find(|&i| needs[i] && inputs[i].shape() == shape.as_slice());
+            let mut grads = vec![None, None];
+            for i in (0..2).filter(|&i| needs[i] && Some(i) != owner) {
+                let mut local = match partials[i] {
+                    Partial::Identity | Partial::Negate => {
+                        reduce_to_shape(grad.view().into(), inputs[i].shape())
+                    }
+                    Partial::Of(d) => {
+                        let zip = Zip::from(&grad).and(view(0)).and(view(1)).and(output);
+                        let chain = |&g: &A, &p: &A, &q: &A, &o: &A| g * d(p, q, o);
+                        let full = if zip.size() >= PARALLEL_MIN {
+                            zip.par_map_collect(chain)
+                        } else {
+                            zip.map_collect(chain)
                         };
-                        reduce_to_shape(local, input.shape())
-                    })
-                })
-                .collect();
+                        reduce_to_shape(full.into(), inputs[i].shape())
+                    }
+                };
+                // Negating after the sum is exact: rounding is symmetric in sign.
+                if let Partial::Negate = partials[i] {
+                    map_inplace(&mut local, |g| -g);
+                }
+                grads[i] = Some(local);
+            }
+            if let Some(i) = owner {
+                let mut local = grad;
+                match partials[i] {
+                    Partial::Identity => {}
+                    Partial::Negate => map_inplace(&mut local, |g| -g),
+                    Partial::Of(d) => {
+                        let zip = Zip::from(&mut local).and(view(0)).and(view(1)).and(output);
+                        let chain = |g: &mut A, &p: &A, &q: &A, &o: &A| *g *= d(p, q, o);
+                        if zip.size() >= PARALLEL_MIN {
+                            zip.par_for_each(chain);
+                        } else {
+                            zip.for_each(chain);
+                        }
+                    }
+                }
+                grads[i] = Some(local);
+            }
             Ok(grads)
         };
         self.record(op, out, &[a, b], Box::new(backward))
@@ -79,14 +115,19 @@ impl<A: NdFloat> Graph<A> {
 
     /// `a + b` with numpy broadcasting.
     pub fn add(&mut self, a: Var, b: Var) -> Result<Var> {
-        let one = Partial::Constant(A::one());
+        let one = Partial::Identity;
         self.binary("add", a, b, |x, y| x + y, [one, one])
     }
 
     /// `a - b` with numpy broadcasting.
     pub fn sub(&mut self, a: Var, b: Var) -> Result<Var> {
-        let (one, minus) = (Partial::Constant(A::one()), Partial::Constant(-A::one()));
-        self.binary("sub", a, b, |x, y| x - y, [one, minus])
+        self.binary(
+            "sub",
+            a,
+            b,
+            |x, y| x - y,
+            [Partial::Identity, Partial::Negate],
+        )
     }
 
     /// `a * b` (elementwise) with numpy broadcasting.
@@ -129,14 +170,16 @@ impl<A: NdFloat> Graph<A> {
         } else {
             zip.map_collect(apply)
         };
-        let backward = move |bp: &crate::graph::Backprop<'_, A>| {
-            let zip = Zip::from(bp.grad).and(bp.inputs[0]).and(bp.output);
-            let chain = |&g: &A, &x: &A, &y: &A| g * df(x, y);
-            let g = if zip.size() >= PARALLEL_MIN {
-                zip.par_map_collect(chain)
+        // One pass, in place in the incoming gradient's buffer (relu: `g` or `0` by sign).
+        let backward = move |bp: Backprop<'_, A>| {
+            let mut g = bp.grad;
+            let zip = Zip::from(&mut g).and(bp.inputs[0]).and(bp.output);
+            let chain = |g: &mut A, &x: &A, &y: &A| *g *= df(x, y);
+            if zip.size() >= PARALLEL_MIN {
+                zip.par_for_each(chain);
             } else {
-                zip.map_collect(chain)
-            };
+                zip.for_each(chain);
+            }
             Ok(vec![Some(g)])
         };
         self.record(op, out, &[x], Box::new(backward))

@@ -94,7 +94,7 @@ impl<A: NdFloat> Graph<A> {
         }
         let backend = self.matmul_backend.clone();
         let out = batched(&backend, va.view(), vb.view())?;
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let (x, y) = (bp.inputs[0], bp.inputs[1]);
             let ga = if bp.needs[0] {
                 Some(batched(&backend, bp.grad.view(), t_last(y))?)

@@ -75,12 +75,12 @@ impl<A: NdFloat> Graph<A> {
         let out = Zip::from(value)
             .and_broadcast(&floored)
             .map_collect(|&v, &n| v / n);
-        let backward = move |bp: &Backprop<'_, A>| {
-            let gy = Zip::from(bp.grad)
+        let backward = move |bp: Backprop<'_, A>| {
+            let gy = Zip::from(&bp.grad)
                 .and(bp.output)
                 .map_collect(|&g, &y| g * y)
                 .sum_axis(Axis(1));
-            let mut gx = bp.grad.clone();
+            let mut gx = bp.grad;
             for (((mut row, y), &dot), (&norm, &n)) in gx
                 .outer_iter_mut()
                 .zip(bp.output.outer_iter())
@@ -190,7 +190,7 @@ impl<A: NdFloat> Graph<A> {
             .expect("same count")
             .into_dyn();
         let train = stats.is_some();
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let x = bp.inputs[0].as_standard_layout();
             let x3 = as_ncs(x.view());
             let gstd = bp.grad.as_standard_layout();

@@ -56,7 +56,7 @@ impl<A: NdFloat> Graph<A> {
         let out = out
             .into_shape_with_order(vec![shape[0], shape[1], geo.out_h, geo.out_w])
             .expect("count");
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let shape = bp.inputs[0].shape();
             let mut gx = Array3::<A>::zeros((shape[0] * shape[1], shape[2], shape[3]));
             let g = bp
@@ -100,8 +100,8 @@ impl<A: NdFloat> Graph<A> {
                 geo.for_each_window(|oh, ow, y, xx| dst[[oh, ow]] += src[[y, xx]] * scale);
             },
         );
-        let backward = move |bp: &Backprop<'_, A>| {
-            let gx = map_planes(bp.grad, &shape, |g, dst| {
+        let backward = move |bp: Backprop<'_, A>| {
+            let gx = map_planes(&bp.grad, &shape, |g, dst| {
                 geo.for_each_window(|oh, ow, y, xx| dst[[y, xx]] += g[[oh, ow]] * scale);
             });
             Ok(vec![Some(gx)])

@@ -48,23 +48,35 @@ fn reduced_shape(shape: &[usize], axes: &[usize], keepdims: bool) -> Vec<usize> 
         .collect()
 }
 
-/// Folds `x` over `axes`, keeping them as length-1 axes.
-fn fold_kept<A: NdFloat>(x: &ArrayD<A>, axes: &[usize], init: A, f: fn(A, A) -> A) -> ArrayD<A> {
-    let mut out = x.clone();
-    for &a in axes {
-        out = out
-            .fold_axis(Axis(a), init, |&acc, &v| f(acc, v))
-            .insert_axis(Axis(a));
-    }
-    out
+/// Folds `x` over `axes`, keeping them as length-1 axes. Generic in `f` (not a fn
+/// pointer) so the per-element fold inlines.
+fn fold_kept<A: NdFloat>(
+    x: &ArrayD<A>,
+    axes: &[usize],
+    init: A,
+    f: impl Fn(A, A) -> A + Copy,
+) -> ArrayD<A> {
+    let fold = |x: &ArrayD<A>, a: usize| {
+        x.fold_axis(Axis(a), init, |&acc, &v| f(acc, v))
+            .insert_axis(Axis(a))
+    };
+    // The first fold reads `x` in place; only the (smaller) partial results are owned.
+    let Some((&first, rest)) = axes.split_first() else {
+        return x.clone();
+    };
+    rest.iter().fold(fold(x, first), |out, &a| fold(&out, a))
 }
 
-/// The gradient `g` of a reduced value, broadcast back over the input's shape.
-fn spread<A: NdFloat>(g: &ArrayD<A>, kept: &[usize], shape: &[usize]) -> ArrayD<A> {
+/// The gradient `g` of a reduced value times `scale`, broadcast back over the input's
+/// shape in one pass (one allocation).
+fn spread<A: NdFloat>(g: &ArrayD<A>, kept: &[usize], shape: &[usize], scale: A) -> ArrayD<A> {
     let g = g.to_shape(IxDyn(kept)).expect("same element count");
-    g.broadcast(IxDyn(shape))
-        .expect("kept shape broadcasts")
-        .to_owned()
+    let g = g.broadcast(IxDyn(shape)).expect("kept shape broadcasts");
+    if scale == A::one() {
+        g.to_owned()
+    } else {
+        g.mapv(|v| v * scale)
+    }
 }
 
 impl<A: NdFloat> Graph<A> {
@@ -93,11 +105,8 @@ impl<A: NdFloat> Graph<A> {
             .mapv(|v| v * scale)
             .into_shape_with_order(IxDyn(&reduced_shape(&shape, &axes, keepdims)))
             .expect("same element count");
-        let backward = move |bp: &Backprop<'_, A>| {
-            Ok(vec![Some(
-                spread(bp.grad, &kept, &shape).mapv(|v| v * scale),
-            )])
-        };
+        let backward =
+            move |bp: Backprop<'_, A>| Ok(vec![Some(spread(&bp.grad, &kept, &shape, scale))]);
         self.record(op, out, &[x], Box::new(backward))
     }
 
@@ -136,7 +145,7 @@ impl<A: NdFloat> Graph<A> {
         let out = m
             .into_shape_with_order(IxDyn(&reduced_shape(&shape, &axes, keepdims)))
             .expect("same element count");
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let m = bp.output.to_shape(IxDyn(&kept)).expect("same count");
             let mask = Zip::from(bp.inputs[0])
                 .and_broadcast(&m)
@@ -161,7 +170,7 @@ impl<A: NdFloat> Graph<A> {
         let out = lse
             .into_shape_with_order(IxDyn(&reduced_shape(&shape, &[axis], keepdims)))
             .expect("same count");
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let lse = bp.output.to_shape(IxDyn(&kept)).expect("same count");
             let g = bp.grad.to_shape(IxDyn(&kept)).expect("same count");
             let gx = Zip::from(bp.inputs[0])
@@ -180,14 +189,15 @@ impl<A: NdFloat> Graph<A> {
         let out = Zip::from(value)
             .and_broadcast(&lse)
             .map_collect(|&v, &l| (v - l).exp());
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let y = bp.output;
-            let gy = Zip::from(bp.grad).and(y).map_collect(|&g, &y| g * y);
+            let gy = Zip::from(&bp.grad).and(y).map_collect(|&g, &y| g * y);
             let s = gy.sum_axis(Axis(axis)).insert_axis(Axis(axis));
-            let gx = Zip::from(bp.grad)
+            let mut gx = bp.grad;
+            Zip::from(&mut gx)
                 .and(y)
                 .and_broadcast(&s)
-                .map_collect(|&g, &y, &s| y * (g - s));
+                .for_each(|g, &y, &s| *g = y * (*g - s));
             Ok(vec![Some(gx)])
         };
         self.record("softmax", out, &[x], Box::new(backward))
@@ -200,12 +210,13 @@ impl<A: NdFloat> Graph<A> {
         let out = Zip::from(value)
             .and_broadcast(&lse)
             .map_collect(|&v, &l| v - l);
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let s = bp.grad.sum_axis(Axis(axis)).insert_axis(Axis(axis));
-            let gx = Zip::from(bp.grad)
+            let mut gx = bp.grad;
+            Zip::from(&mut gx)
                 .and(bp.output)
                 .and_broadcast(&s)
-                .map_collect(|&g, &y, &s| g - y.exp() * s);
+                .for_each(|g, &y, &s| *g -= y.exp() * s);
             Ok(vec![Some(gx)])
         };
         self.record("log_softmax", out, &[x], Box::new(backward))

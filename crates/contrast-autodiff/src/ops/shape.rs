@@ -46,7 +46,7 @@ impl<A: NdFloat> Graph<A> {
         for (i, &a) in axes.iter().enumerate() {
             inverse[a] = i;
         }
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             Ok(vec![Some(standard(
                 bp.grad.view().permuted_axes(IxDyn(&inverse)),
             ))])
@@ -68,11 +68,15 @@ impl<A: NdFloat> Graph<A> {
         let out = standard(value.view())
             .into_shape_with_order(IxDyn(shape))
             .expect("checked");
-        let backward = move |bp: &Backprop<'_, A>| {
-            Ok(vec![Some(
+        let backward = move |bp: Backprop<'_, A>| {
+            // A row-major gradient (the usual case) is reshaped in place, without a copy.
+            let g = if bp.grad.is_standard_layout() {
+                bp.grad
+            } else {
                 standard(bp.grad.view())
-                    .into_shape_with_order(IxDyn(&old))
-                    .expect("same count"),
+            };
+            Ok(vec![Some(
+                g.into_shape_with_order(IxDyn(&old)).expect("same count"),
             )])
         };
         self.record("reshape", out, &[x], Box::new(backward))
@@ -105,7 +109,7 @@ impl<A: NdFloat> Graph<A> {
         let lens: Vec<usize> = shapes.iter().map(|s| s[axis]).collect();
         let views: Vec<ArrayViewD<A>> = values.iter().map(|v| v.view()).collect();
         let out = ndarray::concatenate(Axis(axis), &views).expect("checked");
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let mut start = 0;
             Ok(lens
                 .iter()
@@ -145,7 +149,7 @@ impl<A: NdFloat> Graph<A> {
         let views: Vec<ArrayViewD<A>> = values.iter().map(|v| v.view()).collect();
         let out = ndarray::stack(Axis(axis), &views).expect("checked");
         let count = xs.len();
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             Ok((0..count)
                 .map(|i| Some(bp.grad.index_axis(Axis(axis), i).to_owned()))
                 .collect())
@@ -173,9 +177,9 @@ impl<A: NdFloat> Graph<A> {
         }
         let range = Slice::from(start..start + len);
         let out = value.slice_axis(Axis(axis), range).to_owned();
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let mut gx = ArrayD::zeros(IxDyn(&shape));
-            gx.slice_axis_mut(Axis(axis), range).assign(bp.grad);
+            gx.slice_axis_mut(Axis(axis), range).assign(&bp.grad);
             Ok(vec![Some(gx)])
         };
         self.record("narrow", out, &[x], Box::new(backward))
@@ -194,7 +198,7 @@ impl<A: NdFloat> Graph<A> {
         }
         let out = value.select(Axis(0), rows);
         let rows = rows.to_vec();
-        let backward = move |bp: &Backprop<'_, A>| {
+        let backward = move |bp: Backprop<'_, A>| {
             let mut gx = ArrayD::zeros(IxDyn(&shape));
             for (i, &r) in rows.iter().enumerate() {
                 let mut dst = gx.index_axis_mut(Axis(0), r);

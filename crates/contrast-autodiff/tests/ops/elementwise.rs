@@ -125,6 +125,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(cases(24))]
+
+    /// Both operands broadcast (`(r,1)` against `(1,c)` or `(c,)`), so each gradient is a
+    /// sum and neither takes over the incoming gradient's buffer; and one var on both
+    /// sides, whose two partial gradients (one computed in place) meet in one accumulator.
+    #[test]
+    fn binary_ops_mutual_broadcast_and_shared_operand(
+        (a, b) in (1usize..4, 1usize..4, any::<bool>()).prop_flat_map(|(r, c, flat)| {
+            let sb = if flat { vec![c] } else { vec![1, c] };
+            (away_from_zero(vec![r, 1], 0.5, 2.0), away_from_zero(sb, 0.5, 2.0))
+        })
+    ) {
+        for (name, op, reference) in BINARY {
+            let out = forward(&[a.clone(), b.clone()], |g, v| op(g, v[0], v[1]));
+            assert_close(&out, &broadcast_ref(&a, &b, reference), 1e-12).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+            assert_grads(&[a.clone(), b.clone()], |g, v| op(g, v[0], v[1]))?;
+            assert_grads(std::slice::from_ref(&b), |g, v| op(g, v[0], v[0]))?;
+        }
+    }
+}
+
 #[test]
 fn incompatible_shapes_are_typed_errors() {
     let mut g = Graph::<f64>::new();
