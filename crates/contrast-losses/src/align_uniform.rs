@@ -64,7 +64,7 @@ pub fn alignment<A: NdFloat>(
     validate::embeddings("alignment x", &x)?;
     validate::same_shape("alignment y", &x, &y)?;
     validate::embeddings("alignment y", &y)?;
-    validate::parameter("alpha", config.alpha, "> 0", |a| a > 0.0)?;
+    validate::parameter::<A>("alpha", config.alpha, "> 0", |a| a > 0.0)?;
     let (xn, yn) = (
         RowNormalized::new(x, config.normalize),
         RowNormalized::new(y, config.normalize),
@@ -98,7 +98,7 @@ pub fn alignment<A: NdFloat>(
 /// Empty or non-finite `x`, fewer than two rows, `t <= 0`.
 pub fn uniformity<A: NdFloat>(x: ArrayView2<A>, config: &UniformityConfig) -> Result<LossGrad<A>> {
     validate::embeddings("uniformity x", &x)?;
-    validate::parameter("t", config.t, "> 0", |t| t > 0.0)?;
+    validate::parameter::<A>("t", config.t, "> 0", |t| t > 0.0)?;
     let n = x.nrows();
     if n < 2 {
         return Err(Error::NoNegative {

@@ -48,8 +48,8 @@ pub fn contrastive_margin<A: NdFloat>(
 ) -> Result<LossGrad<A>> {
     validate::embeddings("contrastive z", &z)?;
     labels::check("contrastive_margin", labels, z.nrows())?;
-    validate::parameter("pos_margin", config.pos_margin, "finite", |_| true)?;
-    validate::parameter("neg_margin", config.neg_margin, "finite", |_| true)?;
+    validate::parameter::<A>("pos_margin", config.pos_margin, "finite", |_| true)?;
+    validate::parameter::<A>("neg_margin", config.neg_margin, "finite", |_| true)?;
     let pd = PairDistances::new(z, config.normalize);
     let n = z.nrows();
     let (pm, nm) = (cast::<A>(config.pos_margin), cast::<A>(config.neg_margin));

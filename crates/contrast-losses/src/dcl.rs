@@ -62,10 +62,10 @@ impl Default for DclConfig {
 /// sigma.
 pub fn dcl<A: NdFloat>(z: ArrayView2<A>, config: &DclConfig) -> Result<LossGrad<A>> {
     validate::embeddings("dcl z", &z)?;
-    validate::temperature(config.temperature)?;
+    validate::temperature::<A>(config.temperature)?;
     let n = validate::two_view_rows("dcl", &z)?;
     if let DclWeight::VonMisesFisher { sigma, .. } = config.weight {
-        validate::parameter("sigma", sigma, "> 0", |s| s > 0.0)?;
+        validate::divisor::<A>("sigma", sigma)?;
     }
     let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
     let t = cast::<A>(config.temperature);
@@ -96,6 +96,8 @@ pub fn dcl<A: NdFloat>(z: ArrayView2<A>, config: &DclConfig) -> Result<LossGrad<
 ///
 /// With `L+ = -(1/(N T)) sum_c w_c u_c` and `d w_j / d u_c = -(N / sigma) pi_j ([j = c] - pi_c)`,
 /// `d L+ / d u_c (through w) = pi_c (u_c - sum_j pi_j u_j) / (sigma T)`; times `T` for `S`.
+/// Evaluated with the shifted logits `(u_c - max u) / sigma`, so that a sigma near the
+/// smallest normal number (F5b) stays finite.
 fn weights<A: NdFloat>(u: &Array1<A>, weight: DclWeight) -> (Array1<A>, Array1<A>) {
     let n = u.len();
     let zeros = Array1::zeros(n);
@@ -103,14 +105,28 @@ fn weights<A: NdFloat>(u: &Array1<A>, weight: DclWeight) -> (Array1<A>, Array1<A
         return (Array1::ones(n), zeros);
     };
     let sigma = cast::<A>(sigma);
-    let logits = u.mapv(|x| x / sigma);
+    // Shift before dividing (softmax is shift-invariant): u / sigma itself overflows for
+    // sigma near the smallest normal number (F5b), (u - max u) / sigma only goes to -inf.
+    let u_max = u.fold(A::neg_infinity(), |a, &x| a.max(x));
+    let logits = u.mapv(|x| (x - u_max) / sigma);
     let lse = log_sum_exp(logits.iter().copied());
     let pi = logits.mapv(|x| (x - lse).exp());
     let w = pi.mapv(|p| cast::<A>(2.0) - cast::<A>(n as f64) * p);
     if detach {
         return (w, zeros);
     }
-    let mean_u = pi.dot(u);
-    let dw = Array1::from_shape_fn(n, |c| pi[c] * (u[c] - mean_u) / sigma);
+    // (u_c - sum_j pi_j u_j) / sigma = logit_c - sum_j pi_j logit_j: bounded where pi_c > 0,
+    // and pi_c = 0 contributes nothing (its logit may be -inf).
+    let present = |c: &usize| pi[*c] > A::zero();
+    let mean_logit = (0..n)
+        .filter(present)
+        .fold(A::zero(), |acc, c| acc + pi[c] * logits[c]);
+    let dw = Array1::from_shape_fn(n, |c| {
+        if present(&c) {
+            pi[c] * (logits[c] - mean_logit)
+        } else {
+            A::zero()
+        }
+    });
     (w, dw)
 }

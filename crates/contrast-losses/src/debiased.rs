@@ -13,8 +13,10 @@
 //! Equals the authors' `criterion(out_1, out_2, tau_plus, batch_size, beta, estimator)`
 //! (estimator 'easy' with debiasing = this with beta = 0; 'hard' = beta > 0), whose
 //! inputs are already normalised. The gradient flows through the importance weights
-//! `pi` as in the authors' code. Everything is evaluated after subtracting the row maximum
-//! `m`, so T = 0.01 stays finite: `l_i = log(a + Ng') - (s_ip - m)`, `a = exp(s_ip - m)`.
+//! `pi` as in the authors' code. Everything is evaluated in log space, after subtracting
+//! `c = max(-1/T, max_{k != i} s_ik)`, the largest log of a term of `pos + Ng` (up to
+//! `log M`): `l_i = log(a + Ng') - (s_ip - c)`, `a = exp(s_ip - c)`, `Ng' = Ng exp(-c)`,
+//! so T = 0.01 and unnormalised rows with logits far below `-1/T` stay finite.
 
 use crate::error::Result;
 use crate::output::LossGrad;
@@ -61,11 +63,11 @@ pub(crate) fn debiased_weighted<A: NdFloat>(
     beta: f64,
 ) -> Result<LossGrad<A>> {
     validate::embeddings(z_what, &z)?;
-    validate::temperature(config.temperature)?;
-    validate::parameter("tau_plus", config.tau_plus, "in [0, 1)", |t| {
+    validate::temperature::<A>(config.temperature)?;
+    validate::parameter::<A>("tau_plus", config.tau_plus, "in [0, 1)", |t| {
         (0.0..1.0).contains(&t)
     })?;
-    validate::parameter("beta", beta, ">= 0", |b| b >= 0.0)?;
+    validate::parameter::<A>("beta", beta, ">= 0", |b| b >= 0.0)?;
     let n = validate::two_view_rows(what, &z)?;
     let n2 = 2 * n;
     let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
@@ -77,29 +79,43 @@ pub(crate) fn debiased_weighted<A: NdFloat>(
     Ok(sim.reduce_rows(scale, |mut row, i| {
         let p = (i + n) % n2;
         let is_neg = |j: usize| j != i && j != p;
-        let m = row
+        // The common shift c is the largest log of the denominator's terms (the logits,
+        // and -1/T for the floor M exp(-1/T)), so that every shifted exponential is at
+        // most 1 (at most M for the floor): without the -1/T, unnormalised rows whose
+        // logits are all far below -1/T overflow the floor (F6). The loss is invariant
+        // to c, so the gradient below treats it as a constant.
+        let c = row
             .iter()
             .enumerate()
             .filter(|&(j, _)| j != i)
-            .fold(A::neg_infinity(), |a, (_, &x)| a.max(x));
-        let a = (row[p] - m).exp();
-        let bmax = row
+            .fold(-inv_t, |a, (_, &x)| a.max(x));
+        let a = (row[p] - c).exp();
+        let xmax = row
             .iter()
             .enumerate()
             .filter(|&(j, _)| is_neg(j))
-            .fold(A::neg_infinity(), |a, (_, &x)| a.max(beta_a * x));
-        let pi_raw: Vec<A> = row.iter().map(|&x| (beta_a * x - bmax).exp()).collect();
-        let z_pi = (0..n2)
-            .filter(|&j| is_neg(j))
-            .fold(A::zero(), |acc, j| acc + pi_raw[j]);
+            .fold(A::neg_infinity(), |a, (_, &x)| a.max(x));
+        // beta (x - xmax) <= 0: no overflow for large beta or logits.
+        let pi_raw: Vec<A> = row
+            .iter()
+            .enumerate()
+            .map(|(j, &x)| {
+                if is_neg(j) {
+                    (beta_a * (x - xmax)).exp()
+                } else {
+                    A::zero()
+                }
+            })
+            .collect();
+        let z_pi = pi_raw.iter().fold(A::zero(), |acc, &w| acc + w);
         let pe = (0..n2).filter(|&j| is_neg(j)).fold(A::zero(), |acc, j| {
-            acc + pi_raw[j] / z_pi * (row[j] - m).exp()
+            acc + pi_raw[j] / z_pi * (row[j] - c).exp()
         });
         let ng_raw = (m_neg * pe - tau * m_neg * a) / one_minus_tau;
-        let floor = m_neg * (-inv_t - m).exp();
+        let floor = m_neg * (-inv_t - c).exp();
         let active = ng_raw >= floor;
         let denom = a + if active { ng_raw } else { floor };
-        let loss = denom.ln() - (row[p] - m);
+        let loss = denom.ln() - (row[p] - c);
         for j in 0..n2 {
             let x = row[j];
             row[j] = if j == p {
@@ -111,7 +127,7 @@ pub(crate) fn debiased_weighted<A: NdFloat>(
                 scale * ((a + dng) / denom - A::one())
             } else if is_neg(j) && active {
                 let pi = pi_raw[j] / z_pi;
-                let dr = m_neg * pi * ((A::one() + beta_a) * (x - m).exp() - beta_a * pe);
+                let dr = m_neg * pi * ((A::one() + beta_a) * (x - c).exp() - beta_a * pe);
                 scale * dr / one_minus_tau / denom
             } else {
                 A::zero()

@@ -21,8 +21,12 @@ pub enum Error {
         /// The entry (as f64).
         value: f64,
     },
-    /// Temperature not finite or not positive.
-    #[error("temperature must be finite and > 0, got {0}")]
+    /// Temperature not finite, not positive, or not usable as a divisor in the loss's float
+    /// type (0 or subnormal there, or with an infinite reciprocal).
+    #[error(
+        "temperature must be finite and > 0, and in the loss's float type normal with a \
+         finite reciprocal, got {0}"
+    )]
     Temperature(f64),
     /// Another hyper-parameter outside its valid range.
     #[error("{name} = {value} is out of range: expected {expected}")]

@@ -39,7 +39,7 @@ pub fn nt_xent_gpu(
     config: &NtXentConfig,
 ) -> Result<LossGrad<f32>, GpuLossError> {
     validate::embeddings("nt_xent_gpu z", &z)?;
-    validate::temperature(config.temperature)?;
+    validate::temperature::<f32>(config.temperature)?;
     validate::two_view_rows("nt_xent_gpu", &z)?;
     if !config.normalize {
         return Err(Error::Parameter {

@@ -104,7 +104,7 @@ pub fn info_nce<A: NdFloat>(
         validate::columns("info_nce negatives", q.ncols(), neg)?;
         validate::embeddings("info_nce negatives", neg)?;
     }
-    validate::temperature(config.temperature)?;
+    validate::temperature::<A>(config.temperature)?;
     let b = q.nrows();
     let in_batch = config.in_batch && b >= 2;
     let queue = negatives.as_ref().map_or(0, |n| n.nrows());

@@ -46,7 +46,7 @@ pub(crate) fn per_anchor<A: NdFloat>(
     rule: impl Fn(ArrayViewMut1<A>, usize, A) -> A + Sync,
 ) -> Result<LossGrad<A>> {
     validate::embeddings(z_what, &z)?;
-    validate::temperature(config.temperature)?;
+    validate::temperature::<A>(config.temperature)?;
     check(what, labels, z.nrows())?;
     let w = cast::<A>(1.0 / averaged(labels)?.max(1) as f64);
     let sim = SelfSimilarity::new(z, config.temperature, config.normalize);

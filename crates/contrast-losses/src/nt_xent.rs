@@ -75,7 +75,7 @@ impl NtXentConfig {
 /// a bad temperature or a zero tile size.
 pub fn nt_xent<A: NdFloat>(z: ArrayView2<A>, config: &NtXentConfig) -> Result<LossGrad<A>> {
     validate::embeddings("nt_xent z", &z)?;
-    validate::temperature(config.temperature)?;
+    validate::temperature::<A>(config.temperature)?;
     let n = validate::two_view_rows("nt_xent", &z)?;
     match config.evaluation.resolve(2 * n, 2 * n) {
         None => Ok(dense(z, n, config)),

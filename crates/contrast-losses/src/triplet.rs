@@ -77,8 +77,8 @@ pub fn triplet_margin<A: NdFloat>(
     validate::same_shape("triplet negative", &anchor, &negative)?;
     validate::embeddings("triplet positive", &positive)?;
     validate::embeddings("triplet negative", &negative)?;
-    validate::parameter("margin", config.margin, "finite", |_| true)?;
-    validate::parameter("eps", config.eps, ">= 0", |e| e >= 0.0)?;
+    validate::parameter::<A>("margin", config.margin, "finite", |_| true)?;
+    validate::parameter::<A>("eps", config.eps, ">= 0", |e| e >= 0.0)?;
     let b = anchor.nrows();
     let (margin, eps) = (cast::<A>(config.margin), cast::<A>(config.eps));
     let w = cast::<A>(config.reduction.weight(b));
@@ -163,7 +163,7 @@ pub fn triplet_margin_labels<A: NdFloat>(
 ) -> Result<LossGrad<A>> {
     validate::embeddings("triplet z", &z)?;
     labels::check("triplet_margin_labels", labels, z.nrows())?;
-    validate::parameter("margin", config.margin, "finite", |_| true)?;
+    validate::parameter::<A>("margin", config.margin, "finite", |_| true)?;
     let pd = PairDistances::new(z, config.normalize);
     let n = z.nrows();
     let margin = cast::<A>(config.margin);

@@ -50,23 +50,51 @@ pub(crate) fn columns<A>(what: &'static str, cols: usize, other: &ArrayView2<A>)
     Ok(())
 }
 
-/// Temperature finite and positive.
-pub(crate) fn temperature(t: f64) -> Result<()> {
-    if t.is_finite() && t > 0.0 {
+/// A temperature usable as a divisor in the loss's float type `A`: see [`divisor`].
+/// `T = 1e-300` is positive as an f64 but 0 in f32, where `z.z / T` would be inf or NaN.
+pub(crate) fn temperature<A: NdFloat>(t: f64) -> Result<()> {
+    if is_divisor::<A>(t) {
         Ok(())
     } else {
         Err(Error::Temperature(t))
     }
 }
 
-/// A finite hyper-parameter inside `ok`.
-pub(crate) fn parameter(
+/// A hyper-parameter that the loss divides by (DCL-W's `sigma`): positive and finite as
+/// given, and in `A` a normal number (not 0, not subnormal) whose reciprocal is finite.
+pub(crate) fn divisor<A: NdFloat>(name: &'static str, value: f64) -> Result<()> {
+    if is_divisor::<A>(value) {
+        Ok(())
+    } else {
+        Err(Error::Parameter {
+            name,
+            value,
+            expected: "> 0, and in the loss's float type normal with a finite reciprocal",
+        })
+    }
+}
+
+/// `value > 0` and finite, normal in `A`, and `1 / value` finite in `A` (both as `A`
+/// divides it and as the loss's f64 reciprocal cast to `A`).
+fn is_divisor<A: NdFloat>(value: f64) -> bool {
+    if !(value.is_finite() && value > 0.0) {
+        return false;
+    }
+    let a = cast::<A>(value);
+    a.is_normal() && (A::one() / a).is_finite() && cast::<A>(1.0 / value).is_finite()
+}
+
+/// A finite hyper-parameter inside `ok`, both as given and as converted to the loss's float
+/// type `A` (where it may round onto a bound, e.g. `tau+ = 1 - 1e-12` is 1 in f32, or
+/// overflow, e.g. a margin of 1e300).
+pub(crate) fn parameter<A: NdFloat>(
     name: &'static str,
     value: f64,
     expected: &'static str,
     ok: impl Fn(f64) -> bool,
 ) -> Result<()> {
-    if value.is_finite() && ok(value) {
+    let in_a = cast::<A>(value).to_f64().unwrap_or(f64::NAN);
+    if value.is_finite() && ok(value) && in_a.is_finite() && ok(in_a) {
         Ok(())
     } else {
         Err(Error::Parameter {
