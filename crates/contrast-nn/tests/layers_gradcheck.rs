@@ -70,12 +70,22 @@ fn check(name: &str, build: &Builder, seed: u64, x: ArrayD<f64>, tol: f64) {
         ..GradCheckConfig::default()
     };
     for (i, (value, grad)) in values.iter().zip(&grads).enumerate() {
-        let report = check_gradient(
-            |v| evaluate(build, seed, &x, Some((i, v))).0,
-            value,
-            grad,
-            &config,
-        );
+        let run = |step: f64| {
+            check_gradient(
+                |v| evaluate(build, seed, &x, Some((i, v))).0,
+                value,
+                grad,
+                &GradCheckConfig { step, ..config },
+            )
+        };
+        let mut report = run(config.step);
+        if !report.passes(tol) {
+            // A central difference whose two points straddle a kink (a ReLU input or a
+            // max-pool tie within `step`) is wrong while the gradient is right (e.g. seed 406
+            // of `encoders_and_heads`); a 100x smaller step moves off the kink, while a wrong
+            // gradient stays wrong at every step.
+            report = run(config.step / 100.0);
+        }
         assert!(
             report.passes(tol),
             "{name}: value #{i} (0 = input) shape {:?}: {report}",

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use contrast_nn::checkpoint::{load_state_dict, state_dict};
+use contrast_nn::checkpoint::{check_optimizer_state, load_state_dict, param_shapes, state_dict};
 use contrast_nn::optim::Optimizer;
 use contrast_nn::param_file::{load_metadata, load_safetensors, save_safetensors_with_metadata};
 use contrast_nn::state::{strip_prefix, with_prefix};
@@ -73,6 +73,9 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
     let key = strip_prefix("key", &state);
     let queue = state.remove("queue.keys");
     state.retain(|k, _| !k.starts_with("optimizer.") && !k.starts_with("key."));
+    // The optimizer's buffers must belong to the model's params, checked before anything
+    // changes (the optimizer itself only knows buffer names, not param shapes).
+    check_optimizer_state(&param_shapes(&trainer.g, &trainer.model), &optimizer)?;
     load_state_dict(&mut trainer.g, &mut trainer.model, &state)?;
     trainer.optimizer.load_state_dict(&optimizer)?;
     if let Recipe::Moco(moco) = &mut trainer.recipe {

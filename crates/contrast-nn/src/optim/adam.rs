@@ -11,7 +11,10 @@ use crate::state::StateDict;
 /// (Loshchilov and Hutter 2019), whose decay `p *= 1 - lr wd` is decoupled from the moments.
 ///
 /// State: `<param>.exp_avg`, `<param>.exp_avg_sq` and the scalar `step` (the number of
-/// steps taken, stored as a float: exact up to 2^24 steps in f32).
+/// steps taken, stored as a float: exact up to 2^24 steps in f32). The count is the
+/// exponent of the bias correction, so it stops at `i32::MAX`: a step past it is an
+/// [`Error::InvalidConfig`], and so is loading a count that is not an integer in that range.
+/// Loading also refuses non-finite moments and a negative second moment.
 #[derive(Clone, Debug)]
 pub struct Adam<A> {
     lr: A,
@@ -38,7 +41,7 @@ impl<A: NdFloat> Adam<A> {
             decoupled: false,
             step: 0,
             exp_avg: Buffers::new("exp_avg"),
-            exp_avg_sq: Buffers::new("exp_avg_sq"),
+            exp_avg_sq: Buffers::non_negative("exp_avg_sq"),
         })
     }
 
@@ -91,8 +94,11 @@ impl<A: NdFloat> Optimizer<A> for Adam<A> {
         for p in params.iter() {
             check_grad(p)?;
         }
-        self.step += 1;
-        let t = self.step as i32;
+        // The count is a power in `powi`: past i32::MAX it would wrap (a bias correction of
+        // 1 - b^negative, or of 0 after a u64 wrap), so refuse the step instead.
+        let next = self.step + 1;
+        let t = i32::try_from(next).map_err(|_| step_out_of_range(next as f64))?;
+        self.step = next;
         let (lr, b1, b2, eps) = (self.lr, self.beta1, self.beta2, self.eps);
         let one = A::one();
         let step_size = lr / (one - b1.powi(t));
@@ -139,21 +145,37 @@ impl<A: NdFloat> Optimizer<A> for Adam<A> {
             unexpected: vec![],
             mismatched: vec![],
         })?;
-        let s = step.iter().next().copied().unwrap_or(-A::one());
-        let s = s.to_f64().unwrap_or(-1.0);
-        if step.len() != 1 || s < 0.0 || s.fract() != 0.0 {
-            return Err(Error::InvalidConfig {
-                what: "optimizer step",
-                value: format!("{step:?}"),
-                why: "must be one non-negative integer",
-            });
+        let s = match step.iter().next() {
+            Some(s) if step.len() == 1 => s.to_f64().unwrap_or(f64::NAN),
+            _ => {
+                return Err(Error::InvalidConfig {
+                    what: "optimizer step",
+                    value: format!("{step:?}"),
+                    why: "must be one number",
+                });
+            }
+        };
+        if !(0.0..=MAX_STEP).contains(&s) || s.fract() != 0.0 {
+            return Err(step_out_of_range(s));
         }
         // Parse into copies so that a bad state leaves the optimizer unchanged.
         let (mut m, mut v) = (self.exp_avg.clone(), self.exp_avg_sq.clone());
-        m.read_from(&mut rest);
-        v.read_from(&mut rest);
+        m.read_from(&mut rest)?;
+        v.read_from(&mut rest)?;
         reject_leftovers(rest)?;
         (self.exp_avg, self.exp_avg_sq, self.step) = (m, v, s as u64);
         Ok(())
+    }
+}
+
+/// The largest step count Adam takes: the count is the exponent of `powi`.
+const MAX_STEP: f64 = i32::MAX as f64;
+
+/// A step count that is negative, not an integer, not finite or beyond [`MAX_STEP`].
+fn step_out_of_range(s: f64) -> Error {
+    Error::InvalidConfig {
+        what: "optimizer step",
+        value: s.to_string(),
+        why: "must be an integer in [0, 2147483647] (the exponent of the bias correction)",
     }
 }

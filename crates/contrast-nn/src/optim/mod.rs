@@ -28,7 +28,7 @@ pub use sgd::Sgd;
 
 use std::collections::{BTreeMap, HashMap};
 
-use ndarray::{ArrayD, NdFloat};
+use ndarray::{ArrayD, Dimension, NdFloat};
 
 use crate::error::{Error, Result};
 use crate::state::StateDict;
@@ -85,14 +85,27 @@ pub trait Optimizer<A: NdFloat> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Buffers<A> {
     suffix: &'static str,
+    /// Whether every entry must be `>= 0` (a running mean of squares), checked on load.
+    non_negative: bool,
     map: HashMap<String, ArrayD<A>>,
 }
 
 impl<A: NdFloat> Buffers<A> {
+    /// Buffers whose entries may be any finite number (momentum, first moment).
     pub(crate) fn new(suffix: &'static str) -> Self {
         Self {
             suffix,
+            non_negative: false,
             map: HashMap::new(),
+        }
+    }
+
+    /// Buffers whose entries are finite and `>= 0` (Adam's second moment, whose square
+    /// root the step takes).
+    pub(crate) fn non_negative(suffix: &'static str) -> Self {
+        Self {
+            non_negative: true,
+            ..Self::new(suffix)
         }
     }
 
@@ -124,7 +137,7 @@ impl<A: NdFloat> Buffers<A> {
     pub(crate) fn loaded(&self, state: &StateDict<A>) -> Result<Self> {
         let mut rest = state.clone();
         let mut next = self.clone();
-        next.read_from(&mut rest);
+        next.read_from(&mut rest)?;
         reject_leftovers(rest)?;
         Ok(next)
     }
@@ -136,18 +149,44 @@ impl<A: NdFloat> Buffers<A> {
     }
 
     /// Take `<name>.<suffix>` entries out of `rest` into this buffer set.
-    pub(crate) fn read_from(&mut self, rest: &mut BTreeMap<String, ArrayD<A>>) {
+    ///
+    /// Every value must be finite (and `>= 0` for [`Buffers::non_negative`]): a file the
+    /// optimizer could not have written is refused here, not turned into NaN weights by the
+    /// next step. On error the buffer set is unchanged (entries may be gone from `rest`).
+    pub(crate) fn read_from(&mut self, rest: &mut BTreeMap<String, ArrayD<A>>) -> Result<()> {
         let dot_suffix = format!(".{}", self.suffix);
         let keys: Vec<String> = rest
             .keys()
             .filter(|k| k.ends_with(&dot_suffix))
             .cloned()
             .collect();
-        self.map.clear();
+        let mut map = HashMap::with_capacity(keys.len());
         for k in keys {
             let v = rest.remove(&k).expect("key listed above");
-            self.map
-                .insert(k[..k.len() - dot_suffix.len()].to_string(), v);
+            self.check_values(&k, &v)?;
+            map.insert(k[..k.len() - dot_suffix.len()].to_string(), v);
+        }
+        self.map = map;
+        Ok(())
+    }
+
+    /// The first entry of `v` (stored as `name`) that breaks this set's rule is an error
+    /// naming the entry, its index and its value.
+    fn check_values(&self, name: &str, v: &ArrayD<A>) -> Result<()> {
+        let bad = v
+            .indexed_iter()
+            .find(|(_, x)| !x.is_finite() || (self.non_negative && **x < A::zero()));
+        match bad {
+            None => Ok(()),
+            Some((idx, x)) => Err(Error::InvalidConfig {
+                what: "optimizer state",
+                value: format!("{name}{:?} = {x}", idx.slice()),
+                why: if self.non_negative {
+                    "must be finite and non-negative"
+                } else {
+                    "must be finite"
+                },
+            }),
         }
     }
 }
