@@ -67,7 +67,9 @@ impl Geometry {
     }
 
     /// Calls `f(row, col, c, y, x)` for every receptive-field tap that lands inside the
-    /// image: `row` indexes `(c, i, j)`, `col` indexes `(oh, ow)`.
+    /// image: `row` indexes `(c, i, j)`, `col` indexes `(oh, ow)`. The definition that the
+    /// sliced [`Geometry::im2col`] and [`Geometry::col2im`] are tested against.
+    #[cfg(test)]
     pub(crate) fn for_each_tap(&self, mut f: impl FnMut(usize, usize, usize, usize, usize)) {
         for c in 0..self.channels {
             for i in 0..self.kh {
@@ -95,21 +97,92 @@ impl Geometry {
         }
     }
 
-    fn im2col<A: NdFloat>(&self, x: ArrayView3<A>) -> Array2<A> {
-        let mut cols = Array2::zeros((self.channels * self.kh * self.kw, self.out_h * self.out_w));
-        self.for_each_tap(|r, c, ch, y, xx| cols[[r, c]] = x[[ch, y, xx]]);
-        cols
+    /// The output columns `ow` whose tap `j` lands inside the image, and the image column of
+    /// the first: `x = ow·s + j - p` for `ow` in the range.
+    fn valid_columns(&self, j: usize) -> std::ops::Range<usize> {
+        let (s, p) = (self.stride, self.padding);
+        let lo = p.saturating_sub(j).div_ceil(s);
+        let hi = (self.width + p)
+            .saturating_sub(j)
+            .div_ceil(s)
+            .min(self.out_w);
+        lo..hi.max(lo)
     }
 
+    /// `cols[(c, i, j), (oh, ow)]`, the same taps as [`Geometry::for_each_tap`], walked row by
+    /// row over contiguous slices (this gather and its adjoint dominate a small CNN's step).
+    fn im2col<A: NdFloat>(&self, x: ArrayView3<A>) -> Array2<A> {
+        let x = x.as_standard_layout();
+        let xs = x.as_slice().expect("standard layout");
+        let rows = self.channels * self.kh * self.kw;
+        let n_cols = self.out_h * self.out_w;
+        let mut cols = vec![A::zero(); rows * n_cols];
+        for (row, dst) in cols.chunks_exact_mut(n_cols).enumerate() {
+            self.row_taps(row, |image_row, first_x, cols_offset, ow_range| {
+                let src = &xs[image_row..image_row + self.width];
+                let out = &mut dst[cols_offset..cols_offset + self.out_w];
+                if self.stride == 1 {
+                    out[ow_range.clone()].copy_from_slice(&src[first_x..first_x + ow_range.len()]);
+                } else {
+                    for (k, ow) in ow_range.enumerate() {
+                        out[ow] = src[first_x + k * self.stride];
+                    }
+                }
+            });
+        }
+        Array2::from_shape_vec((rows, n_cols), cols).expect("count")
+    }
+
+    /// The adjoint of [`Geometry::im2col`]: every column entry added back to its pixel, in
+    /// the same order as the tap walk.
     fn col2im<A: NdFloat>(&self, cols: &Array2<A>) -> ndarray::Array3<A> {
-        let mut x = ndarray::Array3::zeros((self.channels, self.height, self.width));
-        self.for_each_tap(|r, c, ch, y, xx| x[[ch, y, xx]] += cols[[r, c]]);
-        x
+        let cols = cols.as_standard_layout();
+        let cs = cols.as_slice().expect("standard layout");
+        let n_cols = self.out_h * self.out_w;
+        let mut x = vec![A::zero(); self.channels * self.height * self.width];
+        for (row, src) in cs.chunks_exact(n_cols).enumerate() {
+            self.row_taps(row, |image_row, first_x, cols_offset, ow_range| {
+                let dst = &mut x[image_row..image_row + self.width];
+                let src = &src[cols_offset..cols_offset + self.out_w];
+                for (k, ow) in ow_range.enumerate() {
+                    dst[first_x + k * self.stride] += src[ow];
+                }
+            });
+        }
+        ndarray::Array3::from_shape_vec((self.channels, self.height, self.width), x).expect("count")
+    }
+
+    /// For row `(c, i, j)` of `cols`, calls `f(image_row, first_x, cols_offset, ow_range)` for
+    /// every output row `oh` whose tap lands inside the image: the flat start of image row
+    /// `(c, y)`, the image column of the first valid output column, the offset of `(oh, 0)`
+    /// in the cols row, and the valid `ow` range.
+    fn row_taps(&self, row: usize, mut f: impl FnMut(usize, usize, usize, std::ops::Range<usize>)) {
+        let (c, i, j) = (
+            row / (self.kh * self.kw),
+            (row / self.kw) % self.kh,
+            row % self.kw,
+        );
+        let ow_range = self.valid_columns(j);
+        if ow_range.is_empty() {
+            return;
+        }
+        let first_x = ow_range.start * self.stride + j - self.padding;
+        for oh in 0..self.out_h {
+            let Some(y) = (oh * self.stride + i)
+                .checked_sub(self.padding)
+                .filter(|&y| y < self.height)
+            else {
+                continue;
+            };
+            f(
+                (c * self.height + y) * self.width,
+                first_x,
+                oh * self.out_w,
+                ow_range.clone(),
+            );
+        }
     }
 }
-
-/// One sample's `(dW_mat, dx)`, each computed only when needed.
-type SampleGrads<A> = (Option<Array2<A>>, Option<ndarray::Array3<A>>);
 
 impl<A: NdFloat> Graph<A> {
     /// Convolution of `x: (N,Cin,H,W)` with `w: (Cout,Cin,kh,kw)` and optional `bias: (Cout,)`,
@@ -150,28 +223,24 @@ impl<A: NdFloat> Graph<A> {
             .into_shape_with_order((cout, ws[1] * ws[2] * ws[3]))
             .expect("count");
         let bias_v = bias.map(|b| self.value(b).clone());
-        let planes: Vec<Array2<A>> = x4
-            .outer_iter()
+        // Each sample's product lands straight in its slot of the output, samples in parallel.
+        let mut out = Array4::zeros((x4.len_of(Axis(0)), cout, geo.out_h, geo.out_w));
+        out.outer_iter_mut()
             .into_par_iter()
-            .map(|sample| {
-                let mut y = matmul(wmat.view(), geo.im2col(sample).view());
+            .zip(x4.outer_iter().into_par_iter())
+            .for_each(|(mut dst, sample)| {
+                let y = matmul(wmat.view(), geo.im2col(sample).view());
+                let mut dst = dst
+                    .view_mut()
+                    .into_shape_with_order((cout, geo.out_h * geo.out_w))
+                    .expect("standard layout");
+                dst.assign(&y);
                 if let Some(b) = &bias_v {
-                    for (mut row, &bv) in y.outer_iter_mut().zip(b.iter()) {
+                    for (mut row, &bv) in dst.outer_iter_mut().zip(b.iter()) {
                         row += bv;
                     }
                 }
-                y
-            })
-            .collect();
-        let mut out = Array4::zeros((planes.len(), cout, geo.out_h, geo.out_w));
-        for (mut dst, plane) in out.outer_iter_mut().zip(&planes) {
-            dst.assign(
-                &plane
-                    .view()
-                    .into_shape_with_order((cout, geo.out_h, geo.out_w))
-                    .expect("count"),
-            );
-        }
+            });
         let parents: Vec<Var> = [x, w].into_iter().chain(bias).collect();
         let backward = move |bp: Backprop<'_, A>| {
             let x4 = bp.inputs[0]
@@ -184,26 +253,29 @@ impl<A: NdFloat> Graph<A> {
                 .view()
                 .into_shape_with_order((x4.len_of(Axis(0)), cout, geo.out_h * geo.out_w))
                 .expect("count");
-            let per_sample: Vec<SampleGrads<A>> = x4
+            // dx per sample straight into its slot; the dW terms are summed afterwards in
+            // sample order, so the result does not depend on the thread count.
+            let mut dx = bp.needs[0].then(|| Array4::<A>::zeros(x4.raw_dim()));
+            let dx_slots: Vec<Option<ndarray::ArrayViewMut3<A>>> = match &mut dx {
+                Some(dx) => dx.outer_iter_mut().map(Some).collect(),
+                None => (0..x4.len_of(Axis(0))).map(|_| None).collect(),
+            };
+            let dw_terms: Vec<Option<Array2<A>>> = x4
                 .outer_iter()
                 .into_par_iter()
                 .zip(g3.outer_iter().into_par_iter())
-                .map(|(sample, gs)| {
-                    let dw = bp.needs[1].then(|| matmul(gs, geo.im2col(sample).t()));
-                    let dx = bp.needs[0].then(|| geo.col2im(&matmul(wmat.t(), gs)));
-                    (dw, dx)
+                .zip(dx_slots.into_par_iter())
+                .map(|((sample, gs), slot)| {
+                    if let Some(mut slot) = slot {
+                        slot.assign(&geo.col2im(&matmul(wmat.t(), gs)));
+                    }
+                    bp.needs[1].then(|| matmul(gs, geo.im2col(sample).t()))
                 })
                 .collect();
-            let dx = bp.needs[0].then(|| {
-                let mut dx = Array4::zeros(x4.raw_dim());
-                for (mut dst, (_, d)) in dx.outer_iter_mut().zip(&per_sample) {
-                    dst.assign(d.as_ref().expect("computed"));
-                }
-                dx.into_dyn()
-            });
+            let dx = dx.map(|dx| dx.into_dyn());
             let dw = bp.needs[1].then(|| {
                 let mut dw = Array2::zeros(wmat.raw_dim());
-                for (d, _) in &per_sample {
+                for d in &dw_terms {
                     dw += d.as_ref().expect("computed");
                 }
                 dw.into_shape_with_order(wshape).expect("count")
@@ -215,5 +287,47 @@ impl<A: NdFloat> Graph<A> {
             Ok(grads)
         };
         self.record("conv2d", out.into_dyn(), &parents, Box::new(backward))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array3;
+
+    /// im2col and col2im over slices equal the tap-by-tap definition, bit for bit, for
+    /// kernels, strides and paddings that clip in every way (padding above the kernel too).
+    #[test]
+    fn sliced_gather_and_scatter_match_the_tap_walk() {
+        for (h, w) in [(1, 1), (5, 7), (8, 8)] {
+            for (kh, kw) in [(1, 1), (3, 3), (2, 3), (5, 5)] {
+                for stride in 1..=3 {
+                    for padding in 0..=6 {
+                        let Ok(geo) = Geometry::new("t", &[1, 2, h, w], (kh, kw), stride, padding)
+                        else {
+                            continue;
+                        };
+                        let x = Array3::from_shape_fn((2, h, w), |(c, y, x)| {
+                            (c * 100 + y * 10 + x) as f64 + 0.5
+                        });
+                        let mut want = Array2::zeros((2 * kh * kw, geo.out_h * geo.out_w));
+                        geo.for_each_tap(|r, c, ch, y, xx| want[[r, c]] = x[[ch, y, xx]]);
+                        let cols = geo.im2col(x.view());
+                        assert_eq!(cols, want, "im2col {h}x{w} k{kh}x{kw} s{stride} p{padding}");
+
+                        let g = Array2::from_shape_fn(cols.raw_dim(), |(r, c)| {
+                            ((r * 31 + c * 17) % 13) as f64 * 0.1 - 0.4
+                        });
+                        let mut want = Array3::zeros((2, h, w));
+                        geo.for_each_tap(|r, c, ch, y, xx| want[[ch, y, xx]] += g[[r, c]]);
+                        assert_eq!(
+                            geo.col2im(&g),
+                            want,
+                            "col2im {h}x{w} k{kh}x{kw} s{stride} p{padding}"
+                        );
+                    }
+                }
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@
 //!   Both: `dL/dγ = Σ g x̂`, `dL/dβ = Σ g`.
 
 use ndarray::{Array1, ArrayD, ArrayView3, ArrayViewD, Axis, Ix1, NdFloat, Zip};
+use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::graph::{Backprop, Graph, Var};
@@ -138,12 +139,18 @@ impl<A: NdFloat> Graph<A> {
                     ));
                 }
                 let mf = A::from(m).expect("float");
-                let mean =
-                    Array1::from_iter((0..channels).map(|c| x3.index_axis(Axis(1), c).sum() / mf));
-                let sq = Array1::from_iter((0..channels).map(|c| {
-                    x3.index_axis(Axis(1), c)
-                        .fold(A::zero(), |acc, &v| acc + (v - mean[c]) * (v - mean[c]))
-                }));
+                // Channels in parallel, each reduced in a fixed order: thread-count independent.
+                let per_channel: Vec<(A, A)> = (0..channels)
+                    .into_par_iter()
+                    .map(|c| {
+                        let xc = x3.index_axis(Axis(1), c);
+                        let mean = xc.sum() / mf;
+                        let sq = xc.fold(A::zero(), |acc, &v| acc + (v - mean) * (v - mean));
+                        (mean, sq)
+                    })
+                    .collect();
+                let mean = Array1::from_iter(per_channel.iter().map(|p| p.0));
+                let sq = Array1::from_iter(per_channel.iter().map(|p| p.1));
                 let var = sq.mapv(|s| s / mf);
                 let unbiased = sq.mapv(|s| s / (mf - A::one()));
                 let stats = BatchStats {
@@ -181,10 +188,13 @@ impl<A: NdFloat> Graph<A> {
             .expect("checked")
             .to_owned();
         let mut out = x3.to_owned();
-        for (c, mut plane) in out.axis_iter_mut(Axis(1)).enumerate() {
-            let (mu, s, ga, be) = (mean[c], inv_std[c], gamma_v[c], beta_v[c]);
-            plane.mapv_inplace(|v| ga * (v - mu) * s + be);
-        }
+        out.axis_iter_mut(Axis(1))
+            .into_par_iter()
+            .enumerate()
+            .for_each(|(c, mut plane)| {
+                let (mu, s, ga, be) = (mean[c], inv_std[c], gamma_v[c], beta_v[c]);
+                plane.mapv_inplace(|v| ga * (v - mu) * s + be);
+            });
         let out = out
             .into_shape_with_order(shape.to_vec())
             .expect("same count")
@@ -202,28 +212,31 @@ impl<A: NdFloat> Graph<A> {
                 .view_mut()
                 .into_shape_with_order(x3.dim())
                 .expect("same count");
-            let mut dgamma = Array1::zeros(channels);
-            let mut dbeta = Array1::zeros(channels);
-            for c in 0..channels {
-                let (xc, gc) = (x3.index_axis(Axis(1), c), g3.index_axis(Axis(1), c));
-                let (mu, s, ga) = (mean[c], inv_std[c], gamma[[c]]);
-                let (mut sum_g, mut sum_gx) = (A::zero(), A::zero());
-                Zip::from(&xc).and(&gc).for_each(|&v, &g| {
-                    sum_g += g;
-                    sum_gx += g * (v - mu) * s;
-                });
-                dgamma[c] = sum_gx;
-                dbeta[c] = sum_g;
-                let mut gxc = gx3.index_axis_mut(Axis(1), c);
-                Zip::from(&mut gxc).and(&xc).and(&gc).for_each(|d, &v, &g| {
-                    *d = if train {
-                        let xhat = (v - mu) * s;
-                        ga * s / mf * (mf * g - sum_g - xhat * sum_gx)
-                    } else {
-                        ga * s * g
-                    };
-                });
-            }
+            let sums: Vec<(A, A)> = gx3
+                .axis_iter_mut(Axis(1))
+                .into_par_iter()
+                .enumerate()
+                .map(|(c, mut gxc)| {
+                    let (xc, gc) = (x3.index_axis(Axis(1), c), g3.index_axis(Axis(1), c));
+                    let (mu, s, ga) = (mean[c], inv_std[c], gamma[[c]]);
+                    let (mut sum_g, mut sum_gx) = (A::zero(), A::zero());
+                    Zip::from(&xc).and(&gc).for_each(|&v, &g| {
+                        sum_g += g;
+                        sum_gx += g * (v - mu) * s;
+                    });
+                    Zip::from(&mut gxc).and(&xc).and(&gc).for_each(|d, &v, &g| {
+                        *d = if train {
+                            let xhat = (v - mu) * s;
+                            ga * s / mf * (mf * g - sum_g - xhat * sum_gx)
+                        } else {
+                            ga * s * g
+                        };
+                    });
+                    (sum_gx, sum_g)
+                })
+                .collect();
+            let dgamma = Array1::from_iter(sums.iter().map(|s| s.0));
+            let dbeta = Array1::from_iter(sums.iter().map(|s| s.1));
             Ok(vec![
                 Some(gx),
                 Some(dgamma.into_dyn()),

@@ -3,6 +3,7 @@
 //! evenly, `g / (k·k)`), and global average (the mean over `H, W`).
 
 use ndarray::{Array3, ArrayD, Axis, Ix4, NdFloat};
+use rayon::prelude::*;
 
 use super::conv::Geometry;
 use crate::error::{Error, Result};
@@ -40,19 +41,22 @@ impl<A: NdFloat> Graph<A> {
         );
         // Flat (y, x) of each output's winner, for the backward scatter.
         let mut argmax = Array3::<usize>::zeros(out.raw_dim());
-        for ((plane, mut o), mut arg) in planes
+        // Planes in parallel: each is independent, so the result does not depend on threads.
+        planes
             .outer_iter()
-            .zip(out.outer_iter_mut())
-            .zip(argmax.outer_iter_mut())
-        {
-            geo.for_each_window(|oh, ow, y, xx| {
-                // The window's first tap always seeds it, so an all -inf window still routes to itself.
-                if plane[[y, xx]] > o[[oh, ow]] || (y, xx) == (oh * geo.stride, ow * geo.stride) {
-                    o[[oh, ow]] = plane[[y, xx]];
-                    arg[[oh, ow]] = y * geo.width + xx;
-                }
+            .into_par_iter()
+            .zip(out.outer_iter_mut().into_par_iter())
+            .zip(argmax.outer_iter_mut().into_par_iter())
+            .for_each(|((plane, mut o), mut arg)| {
+                geo.for_each_window(|oh, ow, y, xx| {
+                    // The window's first tap always seeds it, so an all -inf window still routes to itself.
+                    if plane[[y, xx]] > o[[oh, ow]] || (y, xx) == (oh * geo.stride, ow * geo.stride)
+                    {
+                        o[[oh, ow]] = plane[[y, xx]];
+                        arg[[oh, ow]] = y * geo.width + xx;
+                    }
+                });
             });
-        }
         let out = out
             .into_shape_with_order(vec![shape[0], shape[1], geo.out_h, geo.out_w])
             .expect("count");
@@ -69,15 +73,15 @@ impl<A: NdFloat> Graph<A> {
                 .view()
                 .into_shape_with_order((shape[0] * shape[1], geo.out_h * geo.out_w))
                 .expect("count");
-            for ((mut plane, g), a) in gx
-                .outer_iter_mut()
-                .zip(g.outer_iter())
-                .zip(args.outer_iter())
-            {
-                for (&gv, &flat) in g.iter().zip(a.iter()) {
-                    plane[[flat / geo.width, flat % geo.width]] += gv;
-                }
-            }
+            gx.outer_iter_mut()
+                .into_par_iter()
+                .zip(g.outer_iter().into_par_iter())
+                .zip(args.outer_iter().into_par_iter())
+                .for_each(|((mut plane, g), a)| {
+                    for (&gv, &flat) in g.iter().zip(a.iter()) {
+                        plane[[flat / geo.width, flat % geo.width]] += gv;
+                    }
+                });
             Ok(vec![Some(
                 gx.into_shape_with_order(shape.to_vec())
                     .expect("count")
