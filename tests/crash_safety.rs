@@ -120,6 +120,12 @@ fn sigkill_never_corrupts_the_checkpoint_and_resume_matches() {
         contrast(&["train", "--quiet", "--config", config.to_str().unwrap()])
     };
     finish(finish_cmd);
+    let stale: Vec<String> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp-"))
+        .collect();
+    assert!(stale.is_empty(), "temporaries left after resume: {stale:?}");
     let got = checkpoint(&run);
     assert_eq!(
         expected.keys().collect::<Vec<_>>(),

@@ -111,6 +111,36 @@ pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Removes the temporary files that [`write_atomically`] left in `dir` when its process was
+/// killed between creating and renaming them (`.NAME.tmp-PID-N`, any `PID` but this
+/// process's). Call it where one process owns the folder, e.g. when a run starts or resumes.
+/// Returns how many were removed.
+pub fn remove_stale_temporaries(dir: &Path) -> Result<usize> {
+    let own = format!(".tmp-{}-", std::process::id());
+    let entries = fs::read_dir(dir).map_err(|source| io_err(dir, source))?;
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(|source| io_err(dir, source))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') && is_temporary_name(&name) && !name.contains(&own) {
+            fs::remove_file(entry.path()).map_err(|source| io_err(&entry.path(), source))?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// `.NAME.tmp-PID-N` with decimal `PID` and `N`.
+fn is_temporary_name(name: &str) -> bool {
+    let Some((_, tail)) = name.rsplit_once(".tmp-") else {
+        return false;
+    };
+    let mut parts = tail.split('-');
+    let digits =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    digits(parts.next()) && digits(parts.next()) && parts.next().is_none()
+}
+
 fn dtype_of<A: NdFloat>() -> Dtype {
     // NdFloat is implemented by f32 and f64 only.
     if std::mem::size_of::<A>() == 4 {
@@ -160,5 +190,47 @@ fn corrupt(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::Corrupt {
         path: path.to_path_buf(),
         msg: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_temporaries_go_and_everything_else_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let own = format!(".ckpt.safetensors.tmp-{}-0", std::process::id());
+        let names = [
+            ".ckpt.safetensors.tmp-999999-3", // a killed writer's: removed
+            ".metrics.jsonl.tmp-12-0",        // removed
+            own.as_str(),                     // this process's own, maybe in flight: kept
+            "ckpt.safetensors",               // kept
+            ".hidden",                        // kept
+            ".notes.tmp-12",                  // not the pattern: kept
+            ".notes.tmp-12-x",                // kept
+        ];
+        for name in names {
+            fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temporaries(dir.path()).unwrap(), 2);
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut want: Vec<String> = names[2..].iter().map(|s| s.to_string()).collect();
+        want.sort();
+        assert_eq!(left, want);
+    }
+
+    #[test]
+    fn write_atomically_leaves_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.bin");
+        write_atomically(&path, b"one").unwrap();
+        write_atomically(&path, b"two").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"two");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

@@ -3,7 +3,8 @@
 //!
 //! Tensors: the model's parameters and batch-norm statistics under their dotted names
 //! (`encoder.net.0.weight`, `head.layers.1.running_mean`, ...), the optimizer's state under
-//! `optimizer.`, and for MoCo the key encoder under `key.` and the queue as `queue.keys`.
+//! `optimizer.`, MoCo's key encoder under `key.` and its queue as `queue.keys`, BYOL's target
+//! network under `target.`.
 //! Metadata: the number of finished epochs and steps, and the configuration as TOML.
 //! Since every random stream is keyed by `(seed, epoch, ...)`, nothing else is needed for
 //! a resumed run to reach the same parameters as an uninterrupted one.
@@ -11,10 +12,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use contrast_nn::checkpoint::{check_optimizer_state, load_state_dict, param_shapes, state_dict};
+use contrast_nn::checkpoint::{
+    check_optimizer_state, expected_shapes, load_state_dict, param_shapes, state_dict,
+};
 use contrast_nn::optim::Optimizer;
 use contrast_nn::param_file::{load_metadata, load_safetensors, save_safetensors_with_metadata};
-use contrast_nn::state::{strip_prefix, with_prefix};
+use contrast_nn::state::{check_names_and_shapes, strip_prefix, with_prefix};
 
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
@@ -37,8 +40,10 @@ pub struct Progress {
 pub fn save(path: &Path, trainer: &Trainer, epochs: usize) -> Result<()> {
     let mut state = state_dict(&trainer.g, &trainer.model);
     state.extend(with_prefix("optimizer", trainer.optimizer.state_dict()));
+    if let Some((prefix, momentum)) = trainer.recipe.momentum_model() {
+        state.extend(with_prefix(prefix, state_dict(&trainer.g, momentum)));
+    }
     if let Recipe::Moco(moco) = &trainer.recipe {
-        state.extend(with_prefix("key", state_dict(&trainer.g, moco.key_model())));
         state.insert("queue.keys".into(), moco.queue_keys().into_dyn());
     }
     let metadata = HashMap::from([
@@ -57,6 +62,8 @@ pub fn config(path: &Path) -> Result<TrainConfig> {
 }
 
 /// Restores a trainer built with the same configuration; returns where it left off.
+/// All or nothing: every tensor is checked before the trainer changes, so on an error the
+/// trainer is as it was.
 pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
     let meta = load_metadata(path)?;
     let number = |key: &str| -> Result<usize> {
@@ -69,19 +76,39 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
         steps: number("steps")?,
     };
     let mut state = load_safetensors::<f32>(path)?;
-    let optimizer = strip_prefix("optimizer", &state);
-    let key = strip_prefix("key", &state);
+    let optimizer_state = strip_prefix("optimizer", &state);
+    let momentum_prefix = trainer.recipe.momentum_model().map(|(prefix, _)| prefix);
+    let momentum_state = momentum_prefix.map(|prefix| strip_prefix(prefix, &state));
     let queue = state.remove("queue.keys");
-    state.retain(|k, _| !k.starts_with("optimizer.") && !k.starts_with("key."));
-    // The optimizer's buffers must belong to the model's params, checked before anything
-    // changes (the optimizer itself only knows buffer names, not param shapes).
-    check_optimizer_state(&param_shapes(&trainer.g, &trainer.model), &optimizer)?;
-    load_state_dict(&mut trainer.g, &mut trainer.model, &state)?;
-    trainer.optimizer.load_state_dict(&optimizer)?;
+    state.retain(|k, _| {
+        !k.starts_with("optimizer.")
+            && momentum_prefix.is_none_or(|p| !k.starts_with(&format!("{p}.")))
+    });
+
+    // Checks: the model's tensors, the optimizer's (names and shapes against the model's
+    // params, then its own value checks, on a copy), the momentum network's, the queue.
+    check_names_and_shapes(&expected_shapes(&trainer.g, &trainer.model), &state)?;
+    check_optimizer_state(&param_shapes(&trainer.g, &trainer.model), &optimizer_state)?;
+    let mut optimizer = trainer.optimizer.clone();
+    optimizer.load_state_dict(&optimizer_state)?;
+    if let (Some((_, momentum)), Some(momentum_state)) =
+        (trainer.recipe.momentum_model(), &momentum_state)
+    {
+        check_names_and_shapes(&expected_shapes(&trainer.g, momentum), momentum_state)?;
+    }
+    // The one fallible change, made first: the queue is rebuilt whole or not at all.
     if let Recipe::Moco(moco) = &mut trainer.recipe {
-        load_state_dict(&mut trainer.g, moco.key_model_mut(), &key)?;
         let keys = queue.ok_or_else(|| missing(path, "queue.keys"))?;
         moco.restore_queue(keys)?;
+    }
+
+    // Changes, each already checked.
+    load_state_dict(&mut trainer.g, &mut trainer.model, &state)?;
+    trainer.optimizer = optimizer;
+    if let (Some((_, momentum)), Some(momentum_state)) =
+        (trainer.recipe.momentum_model_mut(), &momentum_state)
+    {
+        load_state_dict(&mut trainer.g, momentum, momentum_state)?;
     }
     trainer.steps_done = progress.steps;
     Ok(progress)

@@ -110,6 +110,8 @@ pub fn train(
         path: out.clone(),
         source,
     })?;
+    // A killed run may have left half-written temporaries beside its files.
+    contrast_nn::param_file::remove_stale_temporaries(&out)?;
     write(&out.join("config.toml"), config.to_toml().as_bytes())?;
 
     for epoch in first_epoch..config.epochs {
@@ -207,7 +209,7 @@ pub fn evaluate(
     let config = trainer.config.clone();
     let train_features = encode(&mut trainer.g, &mut trainer.model, train)?;
     let test_features = encode(&mut trainer.g, &mut trainer.model, test)?;
-    let views = views_for(train.shape(), 2)?;
+    let views = views_for(config.augmentation, &config.dataset, train.shape(), 2)?;
     let (alignment, uniformity) = geometry(
         &mut trainer.g,
         &mut trainer.model,

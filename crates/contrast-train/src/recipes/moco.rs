@@ -32,7 +32,7 @@ impl MocoState {
         build: impl FnOnce(&mut Graph<f32>) -> Result<ContrastModel>,
     ) -> Result<Self> {
         let key_model = build(g)?;
-        ema_update_params(g, &key_model.named_params(), &model.named_params(), 0.0)?;
+        ema_update_params(g, &key_model.named_params(), &model.backbone_params(), 0.0)?;
         Ok(Self {
             key_model,
             queue: MemoryQueue::new(config.queue_size, config.projection_dim)?,
@@ -55,15 +55,27 @@ impl MocoState {
         self.queue.keys_oldest_first()
     }
 
-    /// Refills the queue with `keys` (oldest first), as [`MocoState::queue_keys`] gave them.
+    /// Refills the queue with `keys` (oldest first), as [`MocoState::queue_keys`] gave them;
+    /// on an error the queue is unchanged.
     pub fn restore_queue(&mut self, keys: ndarray::ArrayD<f32>) -> Result<()> {
         let keys = keys
             .into_dimensionality::<Ix2>()
             .map_err(|_| Error::Config("checkpoint queue.keys must be a matrix".into()))?;
-        self.queue = MemoryQueue::new(self.queue.capacity(), keys.ncols())?;
-        if keys.nrows() > 0 {
-            self.queue.enqueue(keys.view(), None)?;
+        // Built aside and swapped in, so a rejected file leaves the old queue in place.
+        if keys.ncols() != self.queue.dim() || keys.nrows() > self.queue.capacity() {
+            return Err(Error::Config(format!(
+                "checkpoint queue.keys is {}x{}, the queue holds at most {}x{}",
+                keys.nrows(),
+                keys.ncols(),
+                self.queue.capacity(),
+                self.queue.dim()
+            )));
         }
+        let mut queue = MemoryQueue::new(self.queue.capacity(), self.queue.dim())?;
+        if keys.nrows() > 0 {
+            queue.enqueue(keys.view(), None)?;
+        }
+        self.queue = queue;
         Ok(())
     }
 
@@ -103,7 +115,7 @@ impl MocoState {
         ema_update_params(
             g,
             &self.key_model.named_params(),
-            &model.named_params(),
+            &model.backbone_params(),
             self.momentum,
         )?;
         Ok(())
