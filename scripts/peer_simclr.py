@@ -9,12 +9,17 @@ Recipe (as crates/contrast-train defaults; each item checked against the Rust so
 - encoder: conv3x3(1->32, pad 1, no bias)-BN-ReLU-maxpool2-conv3x3(32->64, pad 1, no bias)-BN-
   ReLU-maxpool2-flatten-Linear(3136->128); head Linear(128,128, no bias)-BN1d-ReLU-
   Linear(128,64). PyTorch default init; BN momentum 0.1, eps 1e-5.
-- views: two per image, each RandomResizedCrop(28, scale (0.5,1), ratio (0.9,1.1), bilinear,
-  no antialias) -> RandomAffine(10 deg, translate (0.1,0.1), bilinear, fill 0) ->
-  GaussianNoise(sigma 0.05, clip to [0,1]) with p 0.5 -> RandomErasing(p 0.25, scale
-  (0.02,0.1), ratio (0.3,3.3), value 0); torchvision.transforms.v2 per image in a Dataset,
-  DataLoader num_workers=0 by default (all work in this process; ours prepares the next
-  batch's views on one background thread: `--workers 1` is the closer match).
+- views: two per image, torchvision.transforms.v2 per image in a Dataset, DataLoader
+  num_workers=0 by default (all work in this process; ours prepares the next batch's views
+  on one background thread: `--workers 1` is the closer match). `--augment` as the Rust
+  `augmentation` setting (`auto` picks `objects` for Fashion-MNIST, `digits` otherwise):
+  digits: RandomResizedCrop(28, scale (0.5,1), ratio (0.9,1.1), bilinear, no antialias) ->
+    RandomAffine(10 deg, translate (0.1,0.1), bilinear, fill 0) -> GaussianNoise(sigma
+    0.05, clip to [0,1]) with p 0.5 -> RandomErasing(p 0.25, scale (0.02,0.1), ratio
+    (0.3,3.3), value 0);
+  objects: RandomResizedCrop(28, scale (0.2,1), ratio (3/4,4/3), bilinear, no antialias) ->
+    RandomHorizontalFlip(0.5) -> ColorJitter(brightness 0.4, contrast 0.4) with p 0.8 ->
+    RandomErasing(p 0.25, scale (0.02,0.1), ratio (0.3,3.3), value 0).
 - loss: NT-Xent (cosine, T 0.5, mean over the 2N anchors) of head(encoder([view1; view2])),
   one forward of the concatenated batch.
 - optimiser: AdamW lr 1e-3, betas (0.9, 0.999), eps 1e-8, decoupled weight decay 1e-6 on conv
@@ -28,9 +33,11 @@ Recipe (as crates/contrast-train defaults; each item checked against the Rust so
   kNN (k 200) is also run every `--eval-every` epochs, as ours, timed apart from training.
 
 Run (from the repository root):
-  ~/venv-peers/bin/python scripts/peer_simclr.py --data /usr/share/datasets/fashion-mnist
+  ~/venv-peers/bin/python scripts/peer_simclr.py --data /usr/share/datasets/fashion-mnist \
+      --augment objects --epochs 12 --workers 1
   ~/venv-peers/bin/python scripts/peer_simclr.py --data crates/contrast-data/data --name mnist5k
-Options: --epochs 15 --threads 2 --workers 0 --seed 0 --probe-epochs 100 --eval-every 5 --json
+Options: --epochs 15 --threads 2 --workers 0 --augment digits --temperature 0.5 --seed 0
+         --probe-epochs 100 --eval-every 5 --json
 """
 import argparse
 import gzip
@@ -107,16 +114,27 @@ def projection_head(dim=128, out=64):
 
 
 class TwoViews(torch.utils.data.Dataset):
-    def __init__(self, images, size):
+    def __init__(self, images, size, augment):
         self.images = images
-        self.pipe = v2.Compose([
-            v2.RandomResizedCrop(size, scale=(0.5, 1.0), ratio=(0.9, 1.1),
-                                 interpolation=v2.InterpolationMode.BILINEAR, antialias=False),
-            v2.RandomAffine(10.0, translate=(0.1, 0.1),
-                            interpolation=v2.InterpolationMode.BILINEAR, fill=0),
-            v2.RandomApply([v2.GaussianNoise(mean=0.0, sigma=0.05, clip=True)], p=0.5),
-            v2.RandomErasing(p=0.25, scale=(0.02, 0.1), ratio=(0.3, 3.3), value=0),
-        ])
+        if augment == "digits":  # presets::digits_sized
+            ops = [
+                v2.RandomResizedCrop(size, scale=(0.5, 1.0), ratio=(0.9, 1.1),
+                                     interpolation=v2.InterpolationMode.BILINEAR,
+                                     antialias=False),
+                v2.RandomAffine(10.0, translate=(0.1, 0.1),
+                                interpolation=v2.InterpolationMode.BILINEAR, fill=0),
+                v2.RandomApply([v2.GaussianNoise(mean=0.0, sigma=0.05, clip=True)], p=0.5),
+            ]
+        else:  # "objects": presets::gray_objects_sized
+            ops = [
+                v2.RandomResizedCrop(size, scale=(0.2, 1.0), ratio=(3 / 4, 4 / 3),
+                                     interpolation=v2.InterpolationMode.BILINEAR,
+                                     antialias=False),
+                v2.RandomHorizontalFlip(0.5),
+                v2.RandomApply([v2.ColorJitter(brightness=0.4, contrast=0.4)], p=0.8),
+            ]
+        ops.append(v2.RandomErasing(p=0.25, scale=(0.02, 0.1), ratio=(0.3, 3.3), value=0))
+        self.pipe = v2.Compose(ops)
 
     def __len__(self):
         return len(self.images)
@@ -209,6 +227,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=15)
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--temperature", type=float, default=0.5)
+    ap.add_argument("--augment", choices=["digits", "objects"], default="digits",
+                    help="view recipe, as the Rust `augmentation` setting")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-6)
     ap.add_argument("--warmup-epochs", type=int, default=1)
@@ -234,7 +254,7 @@ def main():
     model = nn.Sequential(encoder, head)
     opt = adamw(model.parameters(), args.lr, args.weight_decay)
     loader = torch.utils.data.DataLoader(
-        TwoViews(xtr, (xtr.shape[-2], side)), batch_size=args.batch_size, shuffle=True,
+        TwoViews(xtr, (xtr.shape[-2], side), args.augment), batch_size=args.batch_size, shuffle=True,
         drop_last=True, num_workers=args.workers,
         generator=torch.Generator().manual_seed(args.seed))
     steps_per_epoch = len(loader)
@@ -276,7 +296,8 @@ def main():
     final_eval = time.perf_counter() - started
     summary = {"recipe": "simclr small-cnn (peer_simclr.py)", "data": args.data,
                "name": args.name, "epochs": args.epochs, "threads": args.threads,
-               "workers": args.workers,
+               "workers": args.workers, "augment": args.augment,
+               "temperature": args.temperature,
                "seed": args.seed, "steps": step, "train_seconds": train_seconds,
                "periodic_knn_seconds": eval_seconds, "final_eval_seconds": final_eval,
                "trained": trained, "raw_pixels": pixels, "history": history}

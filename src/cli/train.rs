@@ -70,6 +70,8 @@ pub enum MethodArg {
     Supcon,
     /// Batch-hard triplet.
     Triplet,
+    /// BYOL: predictor and EMA target, no negatives (non-contrastive comparison).
+    Byol,
 }
 
 /// `--encoder` values.
@@ -123,6 +125,7 @@ impl TrainArgs {
                 MethodArg::Moco => Method::Moco,
                 MethodArg::Supcon => Method::Supcon,
                 MethodArg::Triplet => Method::Triplet,
+                MethodArg::Byol => Method::Byol,
             };
         }
         if let Some(v) = self.encoder {

@@ -109,7 +109,9 @@ pub enum Error {
     #[error("a view generator needs at least one view")]
     NoViews,
     /// A preset name that is not known.
-    #[error("unknown preset `{0}` (known: simclr-imagenet, simclr-cifar, moco-v2, byol, digits)")]
+    #[error(
+        "unknown preset `{0}` (known: simclr-imagenet, simclr-cifar, moco-v2, byol, digits, gray-objects)"
+    )]
     UnknownPreset(String),
 }
 

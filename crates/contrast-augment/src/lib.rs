@@ -34,7 +34,8 @@
 //! - [`Pipeline`]`::new(channels)?.always(op)?.then(op, p)?` and `pipeline.apply(image, rng)`;
 //! - [`Views`] (symmetric, asymmetric, multi-crop) with `sample`, `batch`, `batch_into`
 //!   (reuses output arrays) and `batch_stacked` (the `(2n, C, H, W)` SimCLR layout);
-//! - [`presets`]: `simclr_imagenet`, `simclr_cifar`, `moco_v2`, `byol`, `digits`, `by_name`;
+//! - [`presets`]: `simclr_imagenet`, `simclr_cifar`, `moco_v2`, `byol`, `digits`,
+//!   `gray_objects_sized`, `by_name`;
 //! - functional forms for fixed parameters: [`resized_crop`], [`center_crop`], [`affine()`],
 //!   [`adjust_brightness`], [`adjust_contrast`], [`adjust_saturation`], [`adjust_hue`],
 //!   [`gaussian_blur`], [`rgb_to_grayscale`], [`solarize_image`], [`flip()`];

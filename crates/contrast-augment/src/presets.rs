@@ -7,6 +7,7 @@
 //! | [`moco_v2`]`(size)` | crop scale 0.2-1; jitter `0.4, 0.4, 0.4, 0.1` (0.8); grayscale (0.2); blur sigma 0.1-2 (0.5); h-flip (0.5) |
 //! | [`byol`]`(size)` | both views: crop 0.08-1, h-flip (0.5), jitter `0.4, 0.4, 0.2, 0.1` (0.8), grayscale (0.2); view 1: blur (1.0); view 2: blur (0.1), solarize at 0.5 (0.2) |
 //! | [`digits`] (or [`digits_sized`]`(h, w)`) | one channel 28x28: crop scale 0.5-1 ratio 0.9-1.1; affine ±10°, translate 10% (1.0); noise sigma 0.05 (0.5); erasing scale 0.02-0.1 (0.25); no colour |
+//! | [`gray_objects_sized`]`(h, w)` | one channel (Fashion-MNIST): crop scale 0.2-1 ratio 3/4-4/3; h-flip (0.5); brightness and contrast 0.4 (0.8); erasing scale 0.02-0.1 (0.25) |
 //!
 //! SimCLR and MoCo give two symmetric views; BYOL's two views use different pipelines.
 
@@ -95,8 +96,24 @@ pub fn digits_sized(height: usize, width: usize) -> Result<Views> {
     Views::symmetric(pipe, 2)
 }
 
+/// Two views of grayscale photographs of objects (Fashion-MNIST-like), where left and right
+/// are interchangeable and the object's scale varies: crop 0.2-1 (ratio 3/4-4/3), horizontal
+/// flip, brightness and contrast jitter 0.4 with p 0.8, erasing with p 0.25.
+pub fn gray_objects_sized(height: usize, width: usize) -> Result<Views> {
+    let pipe = Pipeline::new(1)?
+        .always(RandomResizedCrop::new(
+            (height, width),
+            (0.2, 1.0),
+            (3.0 / 4.0, 4.0 / 3.0),
+        )?)?
+        .then(Flip::Horizontal, 0.5)?
+        .then(ColorJitter::new(0.4, 0.4, 0.0, 0.0)?, 0.8)?
+        .then(RandomErasing::new((0.02, 0.1), (0.3, 3.3), 0.0)?, 0.25)?;
+    Views::symmetric(pipe, 2)
+}
+
 /// A preset by name: `simclr-imagenet` (224, strength 1), `simclr-cifar`, `moco-v2` (224),
-/// `byol` (224) or `digits`.
+/// `byol` (224), `digits` or `gray-objects` (28x28).
 pub fn by_name(name: &str) -> Result<Views> {
     match name {
         "simclr-imagenet" => simclr_imagenet(224, 1.0),
@@ -104,6 +121,7 @@ pub fn by_name(name: &str) -> Result<Views> {
         "moco-v2" => moco_v2(224),
         "byol" => byol(224),
         "digits" => digits(),
+        "gray-objects" => gray_objects_sized(28, 28),
         other => Err(Error::UnknownPreset(other.to_string())),
     }
 }

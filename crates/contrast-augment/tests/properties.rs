@@ -76,9 +76,11 @@ proptest! {
                 prop_assert_eq!(v.dim().0, 3);
             }
         }
-        for v in presets::digits().unwrap().sample(gray.view(), seed, 0, 5).unwrap() {
-            prop_assert_eq!(v.dim(), (1, 28, 28));
-            prop_assert!(in_unit_range(&v));
+        for views in [presets::digits().unwrap(), presets::gray_objects_sized(28, 28).unwrap()] {
+            for v in views.sample(gray.view(), seed, 0, 5).unwrap() {
+                prop_assert_eq!(v.dim(), (1, 28, 28));
+                prop_assert!(in_unit_range(&v));
+            }
         }
     }
 

@@ -23,6 +23,9 @@ pub enum Method {
     Supcon,
     /// P x K batches, batch-hard triplet mining, triplet margin loss.
     Triplet,
+    /// Non-contrastive comparison: a predictor regresses the projection of an EMA target
+    /// network, no negatives (Grill et al. 2020).
+    Byol,
 }
 
 /// Which encoder architecture.
@@ -35,6 +38,32 @@ pub enum EncoderKind {
     Cnn,
     /// CIFAR-variant ResNet-18.
     Resnet18,
+}
+
+/// Which augmentation recipe makes the views (see [`crate::augmentation`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Augmentation {
+    /// `objects` for Fashion-MNIST, `digits` for other grayscale data, `color` for RGB.
+    Auto,
+    /// Grayscale digits: crop 0.5-1, small affine, noise, erasing; no flip.
+    Digits,
+    /// Grayscale objects: crop 0.2-1, horizontal flip, brightness/contrast, erasing.
+    Objects,
+    /// SimCLR's colour recipe: crop, flip, colour jitter, random grayscale.
+    Color,
+}
+
+impl Augmentation {
+    /// The name used in config files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Augmentation::Auto => "auto",
+            Augmentation::Digits => "digits",
+            Augmentation::Objects => "objects",
+            Augmentation::Color => "color",
+        }
+    }
 }
 
 /// Where the heavy linear algebra runs.
@@ -59,6 +88,8 @@ pub struct TrainConfig {
     pub method: Method,
     /// The encoder architecture.
     pub encoder: EncoderKind,
+    /// The augmentation recipe of the views.
+    pub augmentation: Augmentation,
     /// Passes over the training split.
     pub epochs: usize,
     /// Samples per batch (each gives two views, so the loss sees twice as many rows).
@@ -77,6 +108,8 @@ pub struct TrainConfig {
     pub queue_size: usize,
     /// MoCo: momentum of the key encoder.
     pub moco_momentum: f32,
+    /// BYOL: momentum of the target network at step 0, raised to 1 by a cosine schedule.
+    pub byol_momentum: f32,
     /// Triplet: margin of the triplet loss.
     pub margin: f32,
     /// Triplet: samples per class in a P x K batch.
@@ -101,6 +134,7 @@ impl Default for TrainConfig {
             dataset: "mnist5k".into(),
             method: Method::Simclr,
             encoder: EncoderKind::Cnn,
+            augmentation: Augmentation::Auto,
             epochs: 15,
             batch_size: 256,
             temperature: 0.5,
@@ -110,6 +144,7 @@ impl Default for TrainConfig {
             projection_dim: 64,
             queue_size: 2048,
             moco_momentum: 0.99,
+            byol_momentum: 0.99,
             margin: 0.2,
             samples_per_class: 32,
             device: Device::Cpu,
@@ -191,6 +226,12 @@ impl TrainConfig {
                 self.moco_momentum
             ));
         }
+        if !(0.0..1.0).contains(&self.byol_momentum) {
+            return bad(format!(
+                "byol_momentum must be in [0, 1), got {}",
+                self.byol_momentum
+            ));
+        }
         if !(self.margin >= 0.0 && self.margin.is_finite()) {
             return bad(format!(
                 "margin must be finite and >= 0, got {}",
@@ -251,10 +292,11 @@ mod tests {
     #[test]
     fn invalid_values_are_rejected_by_name() {
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 4] = [
+        let cases: [(&str, Spoil); 5] = [
             ("temperature", |c| c.temperature = 0.0),
             ("batch_size", |c| c.batch_size = 1),
             ("lr", |c| c.lr = f32::NAN),
+            ("byol_momentum", |c| c.byol_momentum = 1.0),
             ("samples_per_class", |c| {
                 c.method = Method::Triplet;
                 c.samples_per_class = 3;

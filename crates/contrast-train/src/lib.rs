@@ -11,6 +11,8 @@
 //!   (`theta_k <- m theta_k + (1 - m) theta_q`) and a queue of past keys.
 //! - **SupCon**: all same-class rows are positives (Khosla et al. 2020, `L_out`).
 //! - **Triplet**: P x K batches, batch-hard mining, `max(d(a,p) - d(a,n) + margin, 0)`.
+//! - **BYOL** (the non-contrastive comparison, no negatives): a predictor `q` regresses a
+//!   momentum target's projection of the other view, `2 - 2 cos(q(z_1), z'_2)`, symmetrised.
 //!
 //! The optimizer is AdamW with linear warm-up then cosine decay of the learning rate.
 //! Evaluation uses the frozen encoder features `f(x)` (before the head) of the held-out split:

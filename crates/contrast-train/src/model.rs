@@ -1,6 +1,7 @@
 //! The trained network: an encoder whose features we evaluate, and a projection head whose
 //! output the loss sees (SimCLR's finding: the loss is better applied after a head, the
-//! representation better taken before it).
+//! representation better taken before it). BYOL's online network adds a predictor after the
+//! head; its target network is the same encoder + head without one.
 
 use contrast_autodiff::{Graph, Var};
 use contrast_data::ImageShape;
@@ -9,7 +10,7 @@ use contrast_nn::encoders::{Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, Smal
 use contrast_nn::heads::ProjectionHead;
 use rand::Rng;
 
-use crate::config::{EncoderKind, TrainConfig};
+use crate::config::{EncoderKind, Method, TrainConfig};
 use crate::error::Result;
 
 /// Width of the encoder features for the MLP and CNN encoders.
@@ -17,17 +18,36 @@ const FEATURES: usize = 128;
 /// ResNet-18 width multiplier: a quarter-width network keeps CPU training practical.
 const RESNET_WIDTH: f64 = 0.25;
 
-/// Encoder + projection head; parameter names `encoder.*` and `head.*`.
+/// Encoder + projection head (+ BYOL's predictor); parameter names `encoder.*`, `head.*`
+/// and `predictor.*`.
 pub struct ContrastModel {
     encoder: Box<dyn Module<f32>>,
     head: ProjectionHead<f32>,
+    predictor: Option<ProjectionHead<f32>>,
     feature_dim: usize,
 }
 
 impl ContrastModel {
     /// Builds the encoder named in `config` for images of `shape`, and a SimCLR head
     /// `Linear(f, f) - BN - ReLU - Linear(f, projection_dim)`, drawing weights from `rng`.
+    /// For BYOL, also the predictor `Linear(p, f) - BN - ReLU - Linear(f, p)` (`p` the
+    /// projection width: the paper's predictor has the projector's shape).
     pub fn new(
+        g: &mut Graph<f32>,
+        config: &TrainConfig,
+        shape: ImageShape,
+        rng: &mut impl Rng,
+    ) -> Result<Self> {
+        let mut model = Self::without_predictor(g, config, shape, rng)?;
+        if config.method == Method::Byol {
+            let (f, p) = (model.feature_dim, config.projection_dim);
+            model.predictor = Some(ProjectionHead::simclr(g, p, f, p, rng)?);
+        }
+        Ok(model)
+    }
+
+    /// Encoder + head only, whatever the method: the momentum (MoCo key, BYOL target) copy.
+    pub fn without_predictor(
         g: &mut Graph<f32>,
         config: &TrainConfig,
         shape: ImageShape,
@@ -70,8 +90,28 @@ impl ContrastModel {
         Ok(Self {
             encoder,
             head,
+            predictor: None,
             feature_dim,
         })
+    }
+
+    /// The predictor applied to projections `z` (BYOL).
+    ///
+    /// # Errors
+    /// The model has no predictor (built for another method).
+    pub fn predict(&mut self, g: &mut Graph<f32>, z: Var) -> Result<Var> {
+        let predictor = self.predictor.as_mut().ok_or_else(|| {
+            crate::error::Error::Config("this model has no predictor (BYOL only)".into())
+        })?;
+        Ok(predictor.forward(g, z)?)
+    }
+
+    /// The parameters of encoder and head, without the predictor's: the ones a momentum copy
+    /// follows.
+    pub fn backbone_params(&self) -> Vec<contrast_nn::NamedParam> {
+        let mut params = self.named_params();
+        params.retain(|p| !p.name.starts_with("predictor."));
+        params
     }
 
     /// Width of the encoder features (what kNN and the linear probe see).
@@ -92,16 +132,24 @@ impl Module<f32> for ContrastModel {
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<f32>)> {
-        vec![
+        let mut children: Vec<(String, &dyn Module<f32>)> = vec![
             ("encoder".into(), self.encoder.as_ref()),
             ("head".into(), &self.head),
-        ]
+        ];
+        if let Some(p) = &self.predictor {
+            children.push(("predictor".into(), p));
+        }
+        children
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<f32>)> {
-        vec![
+        let mut children: Vec<(String, &mut dyn Module<f32>)> = vec![
             ("encoder".into(), self.encoder.as_mut()),
             ("head".into(), &mut self.head),
-        ]
+        ];
+        if let Some(p) = &mut self.predictor {
+            children.push(("predictor".into(), p));
+        }
+        children
     }
 }

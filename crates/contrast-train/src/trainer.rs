@@ -73,16 +73,26 @@ impl Trainer {
         g.set_matmul_backend(placement.matmul_backend());
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
         let model = ContrastModel::new(&mut g, config, shape, &mut rng)?;
-        let recipe = Recipe::new(&mut g, config, &model, |g| {
-            ContrastModel::new(g, config, shape, &mut rng)
-        })?;
-        let params = model.named_params();
-        let steps_per_epoch = plan_epoch(config, train, &recipe, 0)?.steps();
+        let steps_per_epoch = plan_epoch(config, train, config.method, 0)?.steps();
         let total = config.epochs * steps_per_epoch;
+        let recipe = Recipe::new(
+            &mut g,
+            config,
+            &model,
+            |g| ContrastModel::without_predictor(g, config, shape, &mut rng),
+            total,
+        )?;
+        let params = model.named_params();
         let warmup = (config.warmup_epochs * steps_per_epoch).min(total.saturating_sub(1));
         let schedule = Schedule::warmup_cosine(f64::from(config.lr), warmup, total, 0.0)?;
         let optimizer = Adam::adamw(f64::from(config.lr), f64::from(config.weight_decay))?
             .weight_decay(f64::from(config.weight_decay), true)?;
+        let views = views_for(
+            config.augmentation,
+            &config.dataset,
+            shape,
+            recipe.views_per_sample(),
+        )?;
         Ok(Self {
             config: config.clone(),
             g,
@@ -91,7 +101,7 @@ impl Trainer {
             optimizer,
             recipe,
             schedule,
-            views: views_for(shape, recipe_views(config))?,
+            views,
             steps_per_epoch,
             placement,
             steps_done: 0,
@@ -113,7 +123,7 @@ impl Trainer {
     ) -> Result<f64> {
         let views = self.views.clone();
         let seed = self.config.seed;
-        let batches = plan_epoch(&self.config, train, &self.recipe, epoch as u64)?;
+        let batches = plan_epoch(&self.config, train, self.config.method, epoch as u64)?;
         let mut total = 0.0;
         let mut count = 0usize;
         // The next batch's views are drawn on a background thread while this step runs.
@@ -198,7 +208,8 @@ impl Trainer {
         }
         graph_step(&mut self.optimizer, &mut self.g, &self.params)?;
         self.g.zero_grad();
-        self.recipe.after_step(&mut self.g, &self.model)?;
+        self.recipe
+            .after_step(&mut self.g, &self.model, self.steps_done)?;
         self.steps_done += 1;
         Ok(value)
     }
@@ -213,23 +224,15 @@ fn restore_buffers(model: &mut ContrastModel, saved: &[ndarray::ArrayD<f32>]) {
     });
 }
 
-fn recipe_views(config: &TrainConfig) -> usize {
-    if config.method == Method::Triplet {
-        1
-    } else {
-        2
-    }
-}
-
 /// The batches of one epoch: a seeded shuffle cut into full batches, or for the triplet
 /// recipe class-balanced P x K batches (P = batch_size / K classes, K samples each).
 fn plan_epoch(
     config: &TrainConfig,
     train: &Dataset,
-    recipe: &Recipe,
+    method: Method,
     epoch: u64,
 ) -> Result<Batches> {
-    if let Recipe::Triplet = recipe {
+    if method == Method::Triplet {
         let k = config.samples_per_class;
         let p = config.batch_size / k;
         let sampler = ClassBalancedSampler::new(

@@ -86,6 +86,11 @@ fn moco_loss_falls() {
     loss_falls(Method::Moco);
 }
 
+#[test]
+fn byol_loss_falls() {
+    loss_falls(Method::Byol);
+}
+
 /// `--device gpu` trains through the WGSL matmul (lavapipe in CI). Without an adapter this
 /// fails when `CONTRAST_REQUIRE_GPU=1` (as in CI) and is reported loudly otherwise.
 #[test]

@@ -74,6 +74,76 @@ fn moco_resume_equals_uninterrupted() {
     resume_matches(Method::Moco);
 }
 
+/// BYOL's target network and its step-indexed momentum schedule survive the checkpoint.
+#[test]
+fn byol_resume_equals_uninterrupted() {
+    resume_matches(Method::Byol);
+}
+
+/// A checkpoint whose model tensors are fine but whose optimizer or queue is spoiled is
+/// refused, and the trainer it was loaded into is left exactly as it was.
+#[test]
+fn a_rejected_checkpoint_changes_nothing() {
+    use contrast_nn::param_file::{
+        load_metadata, load_safetensors, save_safetensors_with_metadata,
+    };
+    type Spoil = fn(&mut StateDict<f32>);
+    let spoils: [(&str, Spoil); 3] = [
+        ("negative Adam second moment", |s| {
+            let (_, v) = s
+                .iter_mut()
+                .find(|(k, _)| k.starts_with("optimizer.") && k.ends_with("exp_avg_sq"))
+                .expect("Adam state saved");
+            v.fill(-1.0);
+        }),
+        ("queue of the wrong width", |s| {
+            s.insert("queue.keys".into(), ndarray::ArrayD::zeros(vec![4, 3]));
+        }),
+        ("key encoder tensor missing", |s| {
+            let name = s.keys().find(|k| k.starts_with("key.")).unwrap().clone();
+            s.remove(&name);
+        }),
+    ];
+    let config = TrainConfig {
+        epochs: 2,
+        ..config(Method::Moco)
+    };
+    let data = resolve(&config.dataset).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(checkpoint::FILE);
+    let mut trained = Trainer::new(&config, &data.train).unwrap();
+    params_after(&config, 0..1, &mut trained);
+    checkpoint::save(&path, &trained, 1).unwrap();
+    let metadata = load_metadata(&path).unwrap();
+    let saved = load_safetensors::<f32>(&path).unwrap();
+
+    for (what, spoil) in spoils {
+        let mut state = saved.clone();
+        spoil(&mut state);
+        save_safetensors_with_metadata(&path, &state, &metadata).unwrap();
+        let mut fresh = Trainer::new(&config, &data.train).unwrap();
+        let before = state_dict(&fresh.g, &fresh.model);
+        let optimizer_before = contrast_nn::optim::Optimizer::state_dict(&fresh.optimizer);
+        let err = checkpoint::load(&path, &mut fresh);
+        assert!(err.is_err(), "{what}: loaded");
+        assert_bit_equal(&before, &state_dict(&fresh.g, &fresh.model));
+        assert_eq!(
+            optimizer_before.len(),
+            contrast_nn::optim::Optimizer::state_dict(&fresh.optimizer).len(),
+            "{what}: optimizer state changed"
+        );
+        assert_eq!(fresh.steps_done, 0, "{what}");
+        match &fresh.recipe {
+            contrast_train::recipes::Recipe::Moco(moco) => {
+                assert_eq!(moco.queue_keys().nrows(), 0, "{what}: queue changed")
+            }
+            _ => unreachable!("a MoCo trainer"),
+        }
+        // Training from the untouched trainer still works.
+        fresh.epoch(&data.train, 0, |_| {}).unwrap();
+    }
+}
+
 #[test]
 fn one_and_two_threads_train_the_same_parameters() {
     let config = TrainConfig {

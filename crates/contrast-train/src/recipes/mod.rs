@@ -6,12 +6,15 @@
 //! | MoCo v2 | query and key views; key encoder = EMA of the query encoder | the sample's key | a FIFO queue of past keys | InfoNCE |
 //! | SupCon | 2 per sample | every row of the same class | every other row | SupCon `L_out` |
 //! | triplet | 1 per sample, P x K batches | hardest same-class row | hardest other-class row | triplet margin |
+//! | BYOL | 2 per sample; target = EMA of the online encoder + head | the other view's target projection | none | `2 - 2 cos` of prediction and target |
 
+mod byol;
 mod moco;
 mod simclr;
 mod supcon;
 mod triplet;
 
+pub use byol::ByolState;
 pub use moco::MocoState;
 
 use contrast_autodiff::{Graph, Var};
@@ -32,22 +35,55 @@ pub enum Recipe {
     SupCon,
     /// Triplet with batch-hard mining: stateless.
     Triplet,
+    /// BYOL: the target network and its momentum schedule.
+    Byol(Box<ByolState>),
 }
 
 impl Recipe {
-    /// The recipe named in `config`; MoCo builds its key encoder as a copy of `model`.
+    /// The recipe named in `config`; MoCo and BYOL build their momentum network with
+    /// `momentum_model` and start it as a copy of `model`; BYOL's momentum reaches 1 after
+    /// `total_steps`.
     pub fn new(
         g: &mut Graph<f32>,
         config: &TrainConfig,
         model: &ContrastModel,
-        key_model: impl FnOnce(&mut Graph<f32>) -> Result<ContrastModel>,
+        momentum_model: impl FnOnce(&mut Graph<f32>) -> Result<ContrastModel>,
+        total_steps: usize,
     ) -> Result<Self> {
         Ok(match config.method {
             Method::Simclr => Recipe::SimClr,
-            Method::Moco => Recipe::Moco(Box::new(MocoState::new(g, config, model, key_model)?)),
+            Method::Moco => {
+                Recipe::Moco(Box::new(MocoState::new(g, config, model, momentum_model)?))
+            }
             Method::Supcon => Recipe::SupCon,
             Method::Triplet => Recipe::Triplet,
+            Method::Byol => Recipe::Byol(Box::new(ByolState::new(
+                g,
+                config,
+                model,
+                momentum_model,
+                total_steps,
+            )?)),
         })
+    }
+
+    /// The momentum network the recipe keeps, with the prefix of its tensors in checkpoints:
+    /// MoCo's key encoder (`key`), BYOL's target (`target`).
+    pub fn momentum_model(&self) -> Option<(&'static str, &ContrastModel)> {
+        match self {
+            Recipe::Moco(state) => Some(("key", state.key_model())),
+            Recipe::Byol(state) => Some(("target", state.target())),
+            _ => None,
+        }
+    }
+
+    /// [`Recipe::momentum_model`], mutable (to load a checkpoint).
+    pub fn momentum_model_mut(&mut self) -> Option<(&'static str, &mut ContrastModel)> {
+        match self {
+            Recipe::Moco(state) => Some(("key", state.key_model_mut())),
+            Recipe::Byol(state) => Some(("target", state.target_mut())),
+            _ => None,
+        }
     }
 
     /// How many augmented views of each sample the recipe needs.
@@ -75,13 +111,21 @@ impl Recipe {
             Recipe::Moco(state) => state.loss(g, model, views, config.temperature),
             Recipe::SupCon => supcon::loss(g, model, views, labels, config.temperature),
             Recipe::Triplet => triplet::loss(g, model, &views[0], labels, config.margin),
+            Recipe::Byol(state) => state.loss(g, model, views),
         }
     }
 
-    /// Work after the optimizer step (MoCo: momentum update of the key encoder).
-    pub fn after_step(&mut self, g: &mut Graph<f32>, model: &ContrastModel) -> Result<()> {
+    /// Work after the optimizer step `k` (from 0): the momentum update of MoCo's key encoder
+    /// or BYOL's target.
+    pub fn after_step(
+        &mut self,
+        g: &mut Graph<f32>,
+        model: &ContrastModel,
+        k: usize,
+    ) -> Result<()> {
         match self {
             Recipe::Moco(state) => state.momentum_update(g, model),
+            Recipe::Byol(state) => state.momentum_update(g, model, k),
             _ => Ok(()),
         }
     }
