@@ -76,10 +76,7 @@ impl Geometry {
                 for j in 0..self.kw {
                     let row = (c * self.kh + i) * self.kw + j;
                     for oh in 0..self.out_h {
-                        let Some(y) = (oh * self.stride + i)
-                            .checked_sub(self.padding)
-                            .filter(|&y| y < self.height)
-                        else {
+                        let Some(y) = self.image_row(oh, i) else {
                             continue;
                         };
                         for ow in 0..self.out_w {
@@ -95,6 +92,13 @@ impl Geometry {
                 }
             }
         }
+    }
+
+    /// The image row `y = oh·s + i - p` that tap row `i` of output row `oh` reads, if inside.
+    fn image_row(&self, oh: usize, i: usize) -> Option<usize> {
+        (oh * self.stride + i)
+            .checked_sub(self.padding)
+            .filter(|&y| y < self.height)
     }
 
     /// The output columns `ow` whose tap `j` lands inside the image, and the image column of
@@ -168,10 +172,7 @@ impl Geometry {
         }
         let first_x = ow_range.start * self.stride + j - self.padding;
         for oh in 0..self.out_h {
-            let Some(y) = (oh * self.stride + i)
-                .checked_sub(self.padding)
-                .filter(|&y| y < self.height)
-            else {
+            let Some(y) = self.image_row(oh, i) else {
                 continue;
             };
             f(

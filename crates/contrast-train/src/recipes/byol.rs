@@ -66,8 +66,8 @@ impl ByolState {
         let x = stacked_input(g, views)?;
         let z = model.forward(g, x)?;
         let p = model.predict(g, z)?;
+        // The same input node: the target sees the same views, without gradient.
         let target = g.no_grad(|g| -> Result<_> {
-            let x = stacked_input(g, views)?;
             let z = self.target.forward(g, x)?;
             Ok(g.value(z).clone())
         })?;
