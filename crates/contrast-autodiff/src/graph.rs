@@ -248,7 +248,7 @@ impl<A: NdFloat> Graph<A> {
         let slot = &mut self.slots[param.index()];
         let node = slot.node.take().expect("checked live above");
         slot.generation = slot.generation.wrapping_add(1);
-        self.free.push(param.index as u32);
+        self.free.push(param.index);
         Ok((node.value, node.grad))
     }
 
