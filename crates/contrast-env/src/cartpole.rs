@@ -84,7 +84,11 @@ impl Dynamics for CartPole {
         let [x, x_dot, theta, theta_dot] = [state[0], state[1], state[2], state[3]];
         let total_mass = Self::MASS_POLE + Self::MASS_CART;
         let pole_mass_length = Self::MASS_POLE * Self::HALF_LENGTH;
-        let force = if action == 1 { Self::FORCE } else { -Self::FORCE };
+        let force = if action == 1 {
+            Self::FORCE
+        } else {
+            -Self::FORCE
+        };
         let (sin, cos) = (theta.sin(), theta.cos());
         // Operation order as in gymnasium, so that rounding agrees (see the module docs).
         let temp = (force + pole_mass_length * (theta_dot * theta_dot) * sin) / total_mass;

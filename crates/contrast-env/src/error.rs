@@ -20,6 +20,14 @@ pub enum Error {
         /// Number of actions the environment has.
         num_actions: usize,
     },
+    /// An environment with more actions than a byte can store.
+    #[error("{env} has {num_actions} actions; trajectories store actions as bytes (at most 256)")]
+    TooManyActions {
+        /// The environment.
+        env: &'static str,
+        /// Its number of actions.
+        num_actions: usize,
+    },
     /// `step` before the first `reset` (or `set_state`).
     #[error("{env}: step called before reset")]
     NotReset {
