@@ -38,7 +38,7 @@ use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use flate2::Compression;
-use flate2::read::GzDecoder;
+use flate2::bufread::GzDecoder;
 use flate2::write::GzEncoder;
 
 use crate::error::{Error, Result};
@@ -197,7 +197,7 @@ fn write_file(
     out.write_all(&(key.len() as u32).to_le_bytes())?;
     out.write_all(key.as_bytes())?;
     for set in [&splits.train, &splits.test] {
-        let (episodes, frames, states, actions, rewards) = set.parts();
+        let episodes = set.episodes();
         out.write_all(&(episodes.len() as u64).to_le_bytes())?;
         for ep in episodes {
             out.write_all(&(ep.len as u64).to_le_bytes())?;
@@ -208,10 +208,11 @@ fn write_file(
             out.write_all(&[u8::from(ep.terminated), u8::from(ep.truncated), policy])?;
             out.write_all(&ep.stream.to_le_bytes())?;
         }
-        out.write_all(actions)?;
-        write_f64s(&mut out, rewards)?;
-        write_f64s(&mut out, states)?;
-        out.write_all(frames)?;
+        let buffers = set.buffers();
+        out.write_all(buffers.actions)?;
+        write_f64s(&mut out, buffers.rewards)?;
+        write_f64s(&mut out, buffers.states)?;
+        out.write_all(buffers.frames)?;
     }
     let crc = out.crc.sum();
     let mut gz = out.inner;
@@ -253,13 +254,15 @@ pub fn read_splits(path: &Path, settings: &GenerationSettings) -> Result<Traject
     if u32::from_le_bytes(stored) != computed {
         return Err(corrupt("checksum mismatch".into()));
     }
-    // The gzip stream must end here; reading to its end also checks gzip's own CRC.
-    if rest
-        .read(&mut [0u8; 1])
-        .map_err(|e| corrupt(e.to_string()))?
-        != 0
-    {
-        return Err(corrupt("trailing bytes after the checksum".into()));
+    // The gzip stream must end here (reading to its end also checks gzip's own CRC), and
+    // so must the file.
+    let mut probe = [0u8; 1];
+    if rest.read(&mut probe).map_err(|e| corrupt(e.to_string()))? != 0 {
+        return Err(corrupt("data after the checksum".into()));
+    }
+    let mut file = rest.into_inner();
+    if file.read(&mut probe).map_err(|e| corrupt(e.to_string()))? != 0 {
+        return Err(corrupt("trailing bytes after the gzip stream".into()));
     }
     Ok(splits)
 }

@@ -95,6 +95,14 @@ pub(crate) struct Parts {
     pub rewards: Vec<f64>,
 }
 
+/// Borrowed flat buffers of a [`TransitionSet`].
+pub(crate) struct Buffers<'a> {
+    pub frames: &'a [u8],
+    pub states: &'a [f64],
+    pub actions: &'a [u8],
+    pub rewards: &'a [f64],
+}
+
 impl TransitionSet {
     /// Assembles a set, checking that the buffers have the lengths the episodes imply.
     pub(crate) fn assemble(parts: Parts, frame_stack: usize) -> std::result::Result<Self, String> {
@@ -149,15 +157,14 @@ impl TransitionSet {
         Ok(set)
     }
 
-    /// The parts, to write to the cache.
-    pub(crate) fn parts(&self) -> (&[EpisodeInfo], &[u8], &[f64], &[u8], &[f64]) {
-        (
-            &self.episodes,
-            &self.frames,
-            &self.states,
-            &self.actions,
-            &self.rewards,
-        )
+    /// The flat buffers, to write to the cache.
+    pub(crate) fn buffers(&self) -> Buffers<'_> {
+        Buffers {
+            frames: &self.frames,
+            states: &self.states,
+            actions: &self.actions,
+            rewards: &self.rewards,
+        }
     }
 
     /// The system simulated.

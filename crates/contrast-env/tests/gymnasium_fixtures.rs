@@ -43,7 +43,10 @@ fn replay(fixture: &Fixture, env: &mut dyn Env) -> f64 {
     for (e, ep) in fixture.episodes.iter().enumerate() {
         let initial: Vec<f64> = ep.initial_state_bits.iter().map(|h| from_bits(h)).collect();
         for (a, b) in initial.iter().zip(&ep.initial_state) {
-            assert!((a - b).abs() <= 1e-15 * b.abs().max(1.0), "bits and decimals differ");
+            assert!(
+                (a - b).abs() <= 1e-15 * b.abs().max(1.0),
+                "bits and decimals differ"
+            );
         }
         env.set_state(&initial).unwrap();
         for (t, &action) in ep.actions.iter().enumerate() {
@@ -64,7 +67,11 @@ fn replay(fixture: &Fixture, env: &mut dyn Env) -> f64 {
                 step.state
             );
             assert_eq!(step.reward, ep.rewards[t], "episode {e} step {t}");
-            assert_eq!(step.terminated, ep.terminated[t] == 1, "episode {e} step {t}");
+            assert_eq!(
+                step.terminated,
+                ep.terminated[t] == 1,
+                "episode {e} step {t}"
+            );
             assert_eq!(step.truncated, ep.truncated[t] == 1, "episode {e} step {t}");
         }
         // The episode ended where gymnasium's did, so one more step is refused.
@@ -83,7 +90,11 @@ fn one_step_agreement<D: Dynamics>(fixture: &Fixture, dynamics: &D) {
             let mut state = previous.clone();
             dynamics.advance(&mut state, action);
             for (a, b) in state.iter().zip(&ep.states[t]) {
-                assert!((a - b).abs() <= 1e-12, "step {t}: {state:?} vs {:?}", ep.states[t]);
+                assert!(
+                    (a - b).abs() <= 1e-12,
+                    "step {t}: {state:?} vs {:?}",
+                    ep.states[t]
+                );
             }
             previous = ep.states[t].clone();
         }
@@ -92,8 +103,18 @@ fn one_step_agreement<D: Dynamics>(fixture: &Fixture, dynamics: &D) {
 
 fn check_coverage(fixture: &Fixture, min_episodes: usize) {
     assert!(fixture.episodes.len() >= min_episodes);
-    assert!(fixture.episodes.iter().any(|e| e.truncated.last() == Some(&1)));
-    assert!(fixture.episodes.iter().any(|e| e.terminated.last() == Some(&1)));
+    assert!(
+        fixture
+            .episodes
+            .iter()
+            .any(|e| e.truncated.last() == Some(&1))
+    );
+    assert!(
+        fixture
+            .episodes
+            .iter()
+            .any(|e| e.terminated.last() == Some(&1))
+    );
 }
 
 #[test]
@@ -105,8 +126,18 @@ fn cartpole_matches_gymnasium_over_whole_episodes() {
     assert!(worst <= TOLERANCE);
     // Both ways to terminate are covered: the pole (|theta| > 12 deg) and the track (|x| > 2.4).
     let last = |e: &Episode| e.states.last().unwrap().clone();
-    assert!(fixture.episodes.iter().any(|e| last(e)[0].abs() > CartPole::X_THRESHOLD));
-    assert!(fixture.episodes.iter().any(|e| last(e)[2].abs() > CartPole::THETA_THRESHOLD));
+    assert!(
+        fixture
+            .episodes
+            .iter()
+            .any(|e| last(e)[0].abs() > CartPole::X_THRESHOLD)
+    );
+    assert!(
+        fixture
+            .episodes
+            .iter()
+            .any(|e| last(e)[2].abs() > CartPole::THETA_THRESHOLD)
+    );
 }
 
 #[test]

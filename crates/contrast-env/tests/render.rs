@@ -141,3 +141,30 @@ fn images_too_small_to_draw_the_system_are_errors() {
         assert!(err.to_string().contains("width of at least 24"), "{err}");
     }
 }
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// Inside the image, an anti-aliased rectangle's total intensity is its area.
+        #[test]
+        fn rect_intensity_is_its_area(l in 0.0f64..30.0, t in 0.0f64..20.0, w in 0.0f64..30.0, h in 0.0f64..15.0) {
+            let mut c = Canvas::new(40, 64, true);
+            c.rect(l, t, l + w, t + h, 1.0);
+            let total: f64 = c.pixels().iter().map(|&p| f64::from(p)).sum();
+            prop_assert!((total - w * h).abs() < 1e-4 * (1.0 + w * h));
+        }
+
+        /// Any CartPole state inside the termination bounds draws a frame in [0, 1] whose
+        /// brightest pixel is the cart.
+        #[test]
+        fn cartpole_frames_are_in_range(x in -2.4f64..2.4, theta in -0.21f64..0.21, aa in any::<bool>()) {
+            let c = draw(System::CartPole, &[x, 0.0, theta, 0.0], aa);
+            prop_assert!(c.pixels().iter().all(|&p| (0.0..=1.0).contains(&p)));
+            prop_assert!(c.pixels().contains(&CartPoleView::CART));
+        }
+    }
+}
