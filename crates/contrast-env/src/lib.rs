@@ -53,7 +53,7 @@
 //! # Frames
 //!
 //! [`Renderer`] draws a state on a [`Canvas`] (default 40 x 64, intensities in `[0, 1]`,
-//! stored as bytes `round(255 p)`), anti-aliased by exact pixel coverage for rectangles and
+//! stored as bytes `floor(255 p + 1/2)`), anti-aliased by exact pixel coverage for rectangles and
 //! a one-pixel ramp for round shapes ([`render::canvas`]). World to pixels:
 //!
 //! * CartPole ([`CartPoleView`]): `s = W / 4.8` px/m, `u = W/2 + s x`, `v = 0.8 H - s y`;
