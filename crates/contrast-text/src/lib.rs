@@ -21,7 +21,7 @@
 //! - SWORD zText: `.bzs` block index, `.bzv` verse index, `.bzz` zlib blocks, one set per
 //!   testament ([`sword::ztext`]); slots laid out by the versification
 //!   ([`sword::versification`]).
-//! - Embedded slice: gzip TSV `reference kjv web es` ([`slice`]).
+//! - Embedded slice: gzip TSV `reference kjv web es` ([`mod@slice`]).
 //!
 //! # The hash
 //!

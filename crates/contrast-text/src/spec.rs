@@ -3,7 +3,7 @@
 //! | name | pairs |
 //! |---|---|
 //! | `pairs:PATH` | a pair file (fixed ~10% hold-out) or a folder with `train.tsv`, `test.tsv` ([`crate::pairs`]) |
-//! | `bible:A-B` | verses of installed SWORD modules `A` and `B` aligned by reference; Old Testament train, New Testament test ([`crate::align`]). `A`, `B`: a module name, `Abbreviation=` or unique `Lang=`, case-insensitive: `bible:web-es` (WEB - RV1909, English-Spanish), `bible:kjv-web` (paraphrases), `bible:engKJV2006eb-spaRV1909eb` |
+//! | `bible:A-B` | verses of installed SWORD modules `A` and `B` aligned by reference; Old Testament train, New Testament test ([`mod@crate::align`]). `A`, `B`: a module name, `Abbreviation=` or unique `Lang=`, case-insensitive: `bible:web-es` (WEB - RV1909, English-Spanish), `bible:kjv-web` (paraphrases), `bible:engKJV2006eb-spaRV1909eb` |
 //! | `bible-slice:A-B` | the same from the compiled-in slice, `A`, `B` in `kjv`, `web`, `es` ([`crate::slice`]) |
 
 use crate::align::align;

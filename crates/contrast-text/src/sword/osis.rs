@@ -83,14 +83,14 @@ impl<'a> Tag<'a> {
         while let Some(at) = rest.find(name) {
             let before = rest[..at].chars().next_back();
             let after = &rest[at + name.len()..];
-            if before.is_some_and(char::is_whitespace) {
-                if let Some(v) = after.trim_start().strip_prefix('=') {
-                    let v = v.trim_start();
-                    let q = v.chars().next()?;
-                    if q == '"' || q == '\'' {
-                        let v = &v[1..];
-                        return v.find(q).map(|e| &v[..e]);
-                    }
+            if before.is_some_and(char::is_whitespace)
+                && let Some(v) = after.trim_start().strip_prefix('=')
+            {
+                let v = v.trim_start();
+                let q = v.chars().next()?;
+                if q == '"' || q == '\'' {
+                    let v = &v[1..];
+                    return v.find(q).map(|e| &v[..e]);
                 }
             }
             rest = after;
@@ -185,39 +185,39 @@ pub fn osis_to_text(markup: &str) -> String {
     let mut dropping: Option<(&str, usize)> = None;
     let mut rest = markup;
     while let Some(c) = rest.chars().next() {
-        if c == '<' {
-            if let Some(end) = tag_end(rest) {
-                let tag = Tag::parse(&rest[1..end]);
-                rest = &rest[end + 1..];
-                if let Some((name, depth)) = dropping.as_mut() {
-                    if tag.name == *name && !tag.empty {
-                        if tag.end {
-                            *depth -= 1;
-                        } else {
-                            *depth += 1;
-                        }
-                        if *depth == 0 {
-                            dropping = None;
-                            out.brk(Break::Soft);
-                        }
-                    }
-                    continue;
-                }
-                let canonical_title =
-                    tag.name == "title" && (tag.end || tag.attr("canonical") == Some("true"));
-                if !tag.end && !tag.empty && (DROPPED.contains(&tag.name) || tag.name == "title") {
-                    if canonical_title {
-                        out.brk(Break::Hard);
+        if c == '<'
+            && let Some(end) = tag_end(rest)
+        {
+            let tag = Tag::parse(&rest[1..end]);
+            rest = &rest[end + 1..];
+            if let Some((name, depth)) = dropping.as_mut() {
+                if tag.name == *name && !tag.empty {
+                    if tag.end {
+                        *depth -= 1;
                     } else {
-                        dropping = Some((tag.name, 1));
+                        *depth += 1;
                     }
-                } else if BREAKS.contains(&tag.name) || canonical_title {
-                    out.brk(Break::Hard);
-                } else if WORDS.contains(&tag.name) {
-                    out.brk(Break::Soft);
+                    if *depth == 0 {
+                        dropping = None;
+                        out.brk(Break::Soft);
+                    }
                 }
                 continue;
             }
+            let canonical_title =
+                tag.name == "title" && (tag.end || tag.attr("canonical") == Some("true"));
+            if !tag.end && !tag.empty && (DROPPED.contains(&tag.name) || tag.name == "title") {
+                if canonical_title {
+                    out.brk(Break::Hard);
+                } else {
+                    dropping = Some((tag.name, 1));
+                }
+            } else if BREAKS.contains(&tag.name) || canonical_title {
+                out.brk(Break::Hard);
+            } else if WORDS.contains(&tag.name) {
+                out.brk(Break::Soft);
+            }
+            continue;
         }
         let (ch, len) = if c == '&' {
             entity(&rest[1..]).map_or((c, 1), |(e, n)| (e, n + 1))

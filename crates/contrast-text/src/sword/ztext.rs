@@ -118,7 +118,7 @@ impl ZText {
                     ),
                 });
             }
-            if files.block_index.len() % 12 != 0 {
+            if !files.block_index.len().is_multiple_of(12) {
                 return Err(Error::CorruptModule {
                     path: files.block_index_path,
                     detail: format!(

@@ -70,10 +70,10 @@ pub fn write_module(
     for t in [Testament::Old, Testament::New] {
         let mut slots: Vec<Vec<u8>> = vec![Vec::new(); v11n.slots(t)];
         for (reference, bytes) in verses {
-            if let Some((vt, slot)) = v11n.index(reference) {
-                if vt == t {
-                    slots[slot] = bytes.to_vec();
-                }
+            if let Some((vt, slot)) = v11n.index(reference)
+                && vt == t
+            {
+                slots[slot] = bytes.to_vec();
             }
         }
         let (mut bzv, mut bzs, mut bzz) = (Vec::new(), Vec::new(), Vec::new());
