@@ -29,6 +29,10 @@ pub trait Group: Send + Sync + Debug {
     fn world(&self) -> usize;
     /// Returns once every rank has called it (a header exchange, 32 bytes per rank).
     fn barrier(&self) -> Result<()>;
+    /// Every rank's `count`, in rank order: the sizes that must be known before data moves
+    /// (rows per rank, row lengths to compare). Carried by the header exchange alone (32
+    /// bytes per rank), exact for any `usize`, whatever element type the data has.
+    fn all_gather_count(&self, count: usize) -> Result<Vec<usize>>;
     /// Calls and payload bytes so far, per kind of operation.
     fn stats(&self) -> CommStats;
 }
@@ -109,6 +113,7 @@ pub enum Op {
     AllGather = 3,
     AllReduceSum = 4,
     Broadcast = 5,
+    AllGatherCount = 6,
 }
 
 impl Op {
@@ -119,6 +124,7 @@ impl Op {
             Op::AllGather => "all_gather",
             Op::AllReduceSum => "all_reduce_sum",
             Op::Broadcast => "broadcast",
+            Op::AllGatherCount => "all_gather_count",
         }
     }
 }
@@ -222,6 +228,10 @@ impl<X: Transport> Group for X {
 
     fn barrier(&self) -> Result<()> {
         agree(self, Op::Barrier, 0, 0, 0, true).map(|_| ())
+    }
+
+    fn all_gather_count(&self, count: usize) -> Result<Vec<usize>> {
+        agree(self, Op::AllGatherCount, 0, count, 0, false)
     }
 
     fn stats(&self) -> CommStats {

@@ -19,6 +19,7 @@
 //! | [`Collective::all_gather`] | the same, all `n_r` equal | `n` / `(R - 1) n` |
 //! | [`Collective::all_reduce_sum`] | `((b_0 + b_1) + ...) + b_{R-1}`, element-wise | `n` / `(R - 1) n` |
 //! | [`Collective::broadcast`] | `b_root` | root `n` / others `n` |
+//! | [`Group::all_gather_count`] | every rank's `usize` (rows, lengths) | header only |
 //! | [`Group::barrier`] | nothing (returns when all arrived) | header only |
 //!
 //! Every operation opens with a header exchange of 32 bytes per rank (operation, element

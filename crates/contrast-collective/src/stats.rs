@@ -11,7 +11,8 @@ pub enum OpKind {
     AllReduce,
     /// [`crate::Collective::broadcast`].
     Broadcast,
-    /// The header exchange that opens every operation (and is all a barrier does).
+    /// The header exchange that opens every operation (all that a barrier or
+    /// [`crate::Group::all_gather_count`] moves).
     Header,
 }
 
@@ -49,7 +50,7 @@ pub struct OpBytes {
 /// | all-gather | `n b` | `(Σ_r n_r - n) b` |
 /// | all-reduce (an all-gather, then a local sum) | `n b` | `(R - 1) n b` |
 /// | broadcast | root: `n b`, others: 0 | root: 0, others: `n b` |
-/// | header of every operation (and a barrier) | `32` | `32 (R - 1)` |
+/// | header of every operation (all a barrier or a count exchange moves) | `32` | `32 (R - 1)` |
 ///
 /// "Sent" is what this rank contributes once, "received" what it obtains from the others.
 /// The bytes that cross a network are a property of the MPI library's algorithm (a ring

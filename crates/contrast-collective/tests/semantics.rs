@@ -146,6 +146,16 @@ fn broadcast_copies_the_roots_buffer() {
 }
 
 #[test]
+fn counts_are_exchanged_exactly() {
+    // Counts above 2^53 would not survive a trip through f64; they travel as u64.
+    let big = (1usize << 60) + 1;
+    let results = on_group(3, |c| c.all_gather_count(big + c.rank()));
+    for got in results {
+        assert_eq!(got, [big, big + 1, big + 2]);
+    }
+}
+
+#[test]
 fn barrier_returns_on_every_rank() {
     assert_eq!(on_group(4, |c| c.barrier()), vec![(); 4]);
 }
