@@ -205,15 +205,19 @@ fn agree<X: Transport + ?Sized>(
         .collect()
 }
 
-/// All-gather with a header; `equal` demands one count on every rank.
+/// All-gather with a header (`equal` demands one count on every rank), counted as `kind`.
 fn gather_checked<T: Element, X: Transport + ?Sized>(
     x: &X,
     send: &[T],
     op: Op,
     equal: bool,
+    kind: OpKind,
 ) -> Result<Gathered<T>> {
     let counts = agree(x, op, T::CODE, send.len(), 0, equal)?;
     let data = x.gather(send, &counts, op)?;
+    let received = data.len() - send.len();
+    x.counters()
+        .add(kind, send.len() * T::BYTES, received * T::BYTES);
     Ok(Gathered { data, counts })
 }
 
@@ -241,38 +245,18 @@ impl<X: Transport> Group for X {
 
 impl<T: Element, X: Transport> Collective<T> for X {
     fn all_gather_varcount(&self, send: &[T]) -> Result<Gathered<T>> {
-        let gathered = gather_checked(self, send, Op::AllGatherVarcount, false)?;
-        let received = gathered.data.len() - send.len();
-        self.counters().add(
-            OpKind::AllGather,
-            send.len() * T::BYTES,
-            received * T::BYTES,
-        );
-        Ok(gathered)
+        gather_checked(self, send, Op::AllGatherVarcount, false, OpKind::AllGather)
     }
 
     fn all_gather(&self, send: &[T]) -> Result<Vec<T>> {
-        let gathered = gather_checked(self, send, Op::AllGather, true)?;
-        let received = gathered.data.len() - send.len();
-        self.counters().add(
-            OpKind::AllGather,
-            send.len() * T::BYTES,
-            received * T::BYTES,
-        );
-        Ok(gathered.data)
+        gather_checked(self, send, Op::AllGather, true, OpKind::AllGather).map(|g| g.data)
     }
 
     fn all_reduce_sum(&self, buf: &mut [T]) -> Result<()> {
-        let gathered = gather_checked(self, buf, Op::AllReduceSum, true)?;
+        let gathered = gather_checked(self, buf, Op::AllReduceSum, true, OpKind::AllReduce)?;
         let n = buf.len();
         let parts = (0..Transport::world(self)).map(|r| &gathered.data[r * n..(r + 1) * n]);
-        sum_in_rank_order(parts, buf, Op::AllReduceSum.name())?;
-        self.counters().add(
-            OpKind::AllReduce,
-            n * T::BYTES,
-            (gathered.data.len() - n) * T::BYTES,
-        );
-        Ok(())
+        sum_in_rank_order(parts, buf, Op::AllReduceSum.name())
     }
 
     fn broadcast(&self, buf: &mut [T], root: usize) -> Result<()> {
