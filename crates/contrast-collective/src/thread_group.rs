@@ -20,7 +20,6 @@ use crate::error::{Error, Result};
 use crate::stats::Counters;
 
 /// The mailbox the members of one group share.
-#[derive(Debug)]
 struct Mailbox {
     /// Completed rendezvous so far.
     generation: u64,
@@ -33,7 +32,6 @@ struct Mailbox {
     left: Option<usize>,
 }
 
-#[derive(Debug)]
 struct Shared {
     world: usize,
     timeout: Option<Duration>,
@@ -156,7 +154,6 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
 
 /// One rank of a [`ThreadGroup`]: implements [`crate::Collective`] for `f32`, `f64`, `u64`.
 /// Dropping it tells the other members that this rank left.
-#[derive(Debug)]
 pub struct ThreadMember {
     rank: usize,
     shared: Arc<Shared>,
@@ -230,6 +227,16 @@ impl ThreadMember {
                 }
             };
         }
+    }
+}
+
+impl std::fmt::Debug for ThreadMember {
+    // Not the mailbox: it may hold every rank's buffers.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ThreadMember")
+            .field("rank", &self.rank)
+            .field("world", &self.shared.world)
+            .finish_non_exhaustive()
     }
 }
 

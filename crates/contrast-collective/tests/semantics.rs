@@ -240,3 +240,12 @@ fn a_communicator_upcasts_to_each_element_type() {
     assert_eq!(for_f32.all_gather(&[1.5]).unwrap(), [1.5]);
     assert_eq!(for_labels.all_gather(&[9]).unwrap(), [9]);
 }
+
+#[test]
+fn a_member_prints_its_place_not_the_mailbox() {
+    let members = ThreadGroup::new(2).unwrap().members();
+    assert_eq!(
+        format!("{:?}", members[1]),
+        "ThreadMember { rank: 1, world: 2, .. }"
+    );
+}
