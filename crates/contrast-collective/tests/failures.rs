@@ -1,6 +1,7 @@
 //! Ranks that disagree, leave, panic or never arrive: every rank gets a typed error, none
 //! hangs. (A hang would stall this test binary; the timeouts below keep each case short.)
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use contrast_collective::{Collective, Error, Group, ThreadGroup};
@@ -175,14 +176,21 @@ fn a_panicking_rank_is_reported_and_does_not_hang_the_others() {
 
 #[test]
 fn a_rank_that_never_arrives_times_out_and_breaks_the_group() {
+    // Rank 1 arrives only after rank 0 has given up, whatever the scheduling.
+    let rank0_gave_up = AtomicBool::new(false);
     let results = ThreadGroup::new(2)
         .unwrap()
         .with_timeout(Duration::from_millis(100))
         .run(|member| {
             if member.rank() == 1 {
-                std::thread::sleep(Duration::from_millis(600));
+                while !rank0_gave_up.load(Ordering::Acquire) {
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                return member.barrier();
             }
-            member.barrier()
+            let result = member.barrier();
+            rank0_gave_up.store(true, Ordering::Release);
+            result
         })
         .unwrap();
     assert!(
