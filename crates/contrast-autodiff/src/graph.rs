@@ -252,6 +252,30 @@ impl<A: NdFloat> Graph<A> {
         Ok((node.value, node.grad))
     }
 
+    /// Replaces the accumulated gradient of a param (`None` clears it): data-parallel
+    /// training writes the gradient averaged over ranks back this way before the step.
+    ///
+    /// # Errors
+    /// A stale handle, a node that is not a param, or a gradient of another shape.
+    pub fn set_grad(&mut self, param: Var, grad: Option<ArrayD<A>>) -> Result<()> {
+        let node = self.node_mut(param)?;
+        if node.role != Role::Param {
+            return Err(Error::invalid(
+                "set_grad",
+                format!("node {} ({}) is not a param", param.index(), node.op),
+            ));
+        }
+        if let Some(g) = grad.as_ref().filter(|g| g.shape() != node.value.shape()) {
+            return Err(Error::shape(
+                "set_grad",
+                &[g.shape(), node.value.shape()],
+                "the gradient must have the param's shape",
+            ));
+        }
+        node.grad = grad;
+        Ok(())
+    }
+
     /// All params, in creation order.
     pub fn params(&self) -> Vec<Var> {
         self.params.clone()

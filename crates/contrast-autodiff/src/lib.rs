@@ -108,6 +108,7 @@
 //! * `dropout` takes `p: f64` (a probability, whatever `A` is) and returns `x` itself in
 //!   evaluation or with `p = 0`.
 //! * Additions: [`Graph::live_nodes`], [`Graph::requires_grad`], [`Graph::is_recording`],
+//!   [`Graph::set_grad`] (data-parallel training writes averaged gradients back),
 //!   [`Var::index`], [`kernels::CpuMatmul`].
 //!
 //! # Features

@@ -19,6 +19,9 @@ pub enum Error {
     /// An op of the autodiff graph refused its inputs (shape errors name the op and shapes).
     #[error(transparent)]
     Autodiff(#[from] contrast_autodiff::Error),
+    /// A collective operation failed (ranks that disagree, a rank that left, MPI).
+    #[error(transparent)]
+    Collective(#[from] contrast_collective::Error),
     /// An input to a layer has the wrong shape.
     #[error("{layer}: expected input of shape {expected}, got {got:?}")]
     InputShape {

@@ -32,6 +32,10 @@
 //! * [`param_file`] / [`checkpoint`]: safetensors files (F32 or F64), written atomically
 //!   (temporary file, fsync, rename); loading checks every name and shape and reports all
 //!   missing, unexpected and mismatched tensors in one [`Error::StateMismatch`].
+//! * [`distributed`]: data-parallel training over a `contrast_collective` collective:
+//!   gathered rows whose gradient is summed back to its owner, synchronised batch norm,
+//!   the mean of gradients over ranks; `R` ranks compute exactly what one process computes
+//!   on the whole batch (the derivation is in the module).
 //! * [`simclr_step`]: the benchmark SimCLR step of `contrast bench step` (the models of
 //!   `shared/peers/torch_step.py`), with NT-Xent composed from autodiff primitives.
 //!
@@ -82,6 +86,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod distributed;
 pub mod ema;
 pub mod encoders;
 pub mod error;
