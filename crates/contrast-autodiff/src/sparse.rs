@@ -99,38 +99,6 @@ impl<A: NdFloat> RowSparse<A> {
         Self::from_coalesced(n_rows, Vec::new(), Array2::zeros((0, dim)))
     }
 
-    /// Trusted constructor: `rows` strictly increasing and `< n_rows`, one value row each.
-    pub(crate) fn from_coalesced(n_rows: usize, rows: Vec<usize>, values: Array2<A>) -> Self {
-        debug_assert!(rows.windows(2).all(|w| w[0] < w[1]));
-        debug_assert!(rows.last().is_none_or(|&r| r < n_rows));
-        debug_assert_eq!(rows.len(), values.nrows());
-        Self {
-            shape: [n_rows, values.ncols()],
-            rows,
-            values,
-        }
-    }
-
-    /// The row ids present, strictly increasing.
-    pub fn rows(&self) -> &[usize] {
-        &self.rows
-    }
-
-    /// The values of the present rows, `(rows().len(), dim)`, in the order of [`Self::rows`].
-    pub fn values(&self) -> &Array2<A> {
-        &self.values
-    }
-
-    /// `[n_rows, dim]`, the shape of the dense matrix this stands for.
-    pub fn shape(&self) -> &[usize] {
-        &self.shape
-    }
-
-    /// Each present row with its value, in increasing row order.
-    pub fn iter(&self) -> impl Iterator<Item = (usize, ArrayView1<'_, A>)> {
-        self.rows.iter().copied().zip(self.values.outer_iter())
-    }
-
     /// The dense `(n_rows, dim)` matrix (allocates the whole table: for tests and for ops
     /// that only take dense gradients).
     pub fn to_dense(&self) -> ArrayD<A> {
@@ -188,6 +156,40 @@ impl<A: NdFloat> RowSparse<A> {
         }
         let values = Array2::from_shape_vec((rows.len(), dim), values).expect("count");
         Self::from_coalesced(self.shape[0], rows, values)
+    }
+}
+
+impl<A> RowSparse<A> {
+    /// Trusted constructor: `rows` strictly increasing and `< n_rows`, one value row each.
+    pub(crate) fn from_coalesced(n_rows: usize, rows: Vec<usize>, values: Array2<A>) -> Self {
+        debug_assert!(rows.windows(2).all(|w| w[0] < w[1]));
+        debug_assert!(rows.last().is_none_or(|&r| r < n_rows));
+        debug_assert_eq!(rows.len(), values.nrows());
+        Self {
+            shape: [n_rows, values.ncols()],
+            rows,
+            values,
+        }
+    }
+
+    /// The row ids present, strictly increasing.
+    pub fn rows(&self) -> &[usize] {
+        &self.rows
+    }
+
+    /// The values of the present rows, `(rows().len(), dim)`, in the order of [`Self::rows`].
+    pub fn values(&self) -> &Array2<A> {
+        &self.values
+    }
+
+    /// `[n_rows, dim]`, the shape of the dense matrix this stands for.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// Each present row with its value, in increasing row order.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, ArrayView1<'_, A>)> {
+        self.rows.iter().copied().zip(self.values.outer_iter())
     }
 
     /// The rows `self.rows()` of a row-major `(n_rows, dim)` buffer, as disjoint mutable

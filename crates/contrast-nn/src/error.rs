@@ -51,6 +51,14 @@ pub enum Error {
         /// Gradient or state shape.
         got: Vec<usize>,
     },
+    /// A parameter has a row-sparse gradient that the optimizer (or its setting) cannot apply.
+    #[error("parameter {name} has a row-sparse gradient: {why}")]
+    SparseGradient {
+        /// Parameter name.
+        name: String,
+        /// Why it cannot be applied, and what can.
+        why: &'static str,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
