@@ -29,6 +29,14 @@ pub enum Error {
         /// Shape it received.
         got: Vec<usize>,
     },
+    /// A module that reads bags of ids ([`EmbeddingBag`](crate::layers::EmbeddingBag),
+    /// [`BagEncoder`](crate::encoders::BagEncoder)) was called through `Module::forward`,
+    /// which takes a tensor node.
+    #[error("{layer} reads bags of ids, not a tensor node: call {layer}::forward_bags")]
+    BagsInput {
+        /// The layer.
+        layer: &'static str,
+    },
     /// A constructor or optimizer setting is out of range.
     #[error("invalid {what}: {value} ({why})")]
     InvalidConfig {
