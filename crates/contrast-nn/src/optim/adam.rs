@@ -140,14 +140,18 @@ impl<A: NdFloat> Optimizer<A> for Adam<A> {
         let lr = self.lr;
         let bc1 = one - self.beta1.powi(t);
         let bc2_sqrt = (one - self.beta2.powi(t)).sqrt();
+        // Both placements are `p -= a * (m / (sqrt(v) / c + eps))`; one formula keeps the
+        // hot loop free of branches (so it vectorises).
+        let (step_size, denom_scale) = match self.eps_placement {
+            AdamEps::Corrected => (lr / bc1, bc2_sqrt),
+            AdamEps::Uncorrected => (lr * bc2_sqrt / bc1, one),
+        };
         let step = AdamStep {
             b1: self.beta1,
             b2: self.beta2,
             eps: self.eps,
-            placement: self.eps_placement,
-            step_size: lr / bc1,
-            step_size_hat: lr * bc2_sqrt / bc1,
-            bc2_sqrt,
+            step_size,
+            denom_scale,
             l2: A::zero(),
             shrink: one,
         };
@@ -238,13 +242,10 @@ struct AdamStep<A> {
     b1: A,
     b2: A,
     eps: A,
-    placement: AdamEps,
-    /// `lr / (1 - b1^t)`.
+    /// `lr / (1 - b1^t)` ([`AdamEps::Corrected`]) or `lr sqrt(1 - b2^t) / (1 - b1^t)`.
     step_size: A,
-    /// `lr sqrt(1 - b2^t) / (1 - b1^t)`.
-    step_size_hat: A,
-    /// `sqrt(1 - b2^t)`.
-    bc2_sqrt: A,
+    /// `sqrt(1 - b2^t)` ([`AdamEps::Corrected`]) or 1.
+    denom_scale: A,
     /// L2 decay added to the gradient (Adam).
     l2: A,
     /// Decoupled decay factor `1 - lr wd` (AdamW), else 1.
@@ -260,10 +261,8 @@ impl<A: NdFloat> AdamStep<A> {
         let g = g + self.l2 * *w;
         *m = self.b1 * *m + (one - self.b1) * g;
         *v = self.b2 * *v + (one - self.b2) * g * g;
-        *w -= match self.placement {
-            AdamEps::Corrected => self.step_size * *m / (v.sqrt() / self.bc2_sqrt + self.eps),
-            AdamEps::Uncorrected => self.step_size_hat * (*m / (v.sqrt() + self.eps)),
-        };
+        // `a * (m / d)`: the grouping of PyTorch's `param.addcdiv_(m, d, value=-a)`.
+        *w -= self.step_size * (*m / (v.sqrt() / self.denom_scale + self.eps));
     }
 }
 
