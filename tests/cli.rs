@@ -124,7 +124,9 @@ fn train_then_eval_and_embed_a_checkpoint() {
     ]);
     assert!(o.status.success(), "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    let acc = v["scores"]["knn_200"].as_f64().unwrap();
+    assert_eq!(v["columns"][0], "kNN k=200", "{v}");
+    assert_eq!(v["rows"][0]["features"], "trained encoder", "{v}");
+    let acc = v["rows"][0]["values"][0].as_f64().unwrap();
     assert!((0.1..=1.0).contains(&acc), "{v}");
 
     let npy = dir.path().join("test.npy");

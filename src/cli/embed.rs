@@ -3,20 +3,11 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 use contrast::nn::param_file::write_atomically;
-use contrast::train::eval::features::encode;
 use contrast::train::npy;
 use contrast::train::run::restore;
-
-/// Which split to embed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum SplitArg {
-    /// The training split.
-    Train,
-    /// The held-out split.
-    Test,
-}
+use contrast::train::tasks::Split;
 
 /// Arguments of `contrast embed`.
 #[derive(Args, Debug)]
@@ -28,8 +19,8 @@ pub struct EmbedArgs {
     #[arg(long)]
     pub dataset: Option<String>,
     /// Split to embed.
-    #[arg(long, value_enum, default_value_t = SplitArg::Test)]
-    pub split: SplitArg,
+    #[arg(long, value_enum, default_value_t = Split::Test)]
+    pub split: Split,
     /// Output `.npy` file.
     #[arg(long)]
     pub out: PathBuf,
@@ -42,12 +33,8 @@ pub fn run(args: EmbedArgs) -> anyhow::Result<()> {
         "--out must name a .npy file, got {}",
         args.out.display()
     );
-    let (mut trainer, data) = restore(&args.checkpoint, args.dataset.as_deref())?;
-    let split = match args.split {
-        SplitArg::Train => &data.train,
-        SplitArg::Test => &data.test,
-    };
-    let features = encode(&mut trainer.g, &mut trainer.model, split)?;
+    let (mut trainer, task) = restore(&args.checkpoint, args.dataset.as_deref())?;
+    let features = task.embed(&mut trainer, args.split)?;
     write_atomically(&args.out, &npy::encode_f32(features.view()))?;
     println!(
         "{} rows x {} features -> {}",

@@ -1,4 +1,5 @@
-//! `contrast eval --checkpoint FILE`: kNN, linear probe and geometry of a trained encoder.
+//! `contrast eval --checkpoint FILE`: the task's probes of a trained encoder beside its
+//! baselines (for images: kNN, linear probe, alignment and uniformity; raw pixels).
 
 use std::path::PathBuf;
 
@@ -21,25 +22,13 @@ pub struct EvalArgs {
 
 /// Runs `contrast eval`.
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
-    let (mut trainer, data) = restore(&args.checkpoint, args.dataset.as_deref())?;
-    let (evaluation, _) = evaluate(&mut trainer, &data.train, &data.test)?;
+    let (mut trainer, task) = restore(&args.checkpoint, args.dataset.as_deref())?;
+    let report = evaluate(task.as_ref(), &mut trainer, None)?;
     if args.json {
-        println!("{}", serde_json::to_string(&evaluation)?);
+        println!("{}", serde_json::to_string(&report)?);
     } else {
-        let s = evaluation.scores;
-        println!(
-            "dataset {} (train {} / test {})",
-            trainer.config.dataset,
-            data.train.len(),
-            data.test.len()
-        );
-        println!("kNN k=200 T=0.1   {:.4}", s.knn_200);
-        println!("kNN k=20 T=0.07   {:.4}", s.knn_20);
-        println!("linear probe      {:.4}", s.linear_probe);
-        println!(
-            "alignment {:.4}  uniformity {:.4}",
-            evaluation.alignment, evaluation.uniformity
-        );
+        println!("dataset {}", trainer.config.dataset);
+        print!("{}", report.table());
     }
     Ok(())
 }

@@ -74,11 +74,13 @@ impl Observer for Progress {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            let knn = m
-                .knn_accuracy
-                .map_or(String::new(), |a| format!("  kNN {a:.4}"));
+            let monitor: String = m
+                .monitor
+                .iter()
+                .map(|(name, v)| format!("  {name} {v:.4}"))
+                .collect();
             eprintln!(
-                "epoch {:>3}  loss {:.4}  {:.0} samples/s  {:.1} s{knn}",
+                "epoch {:>3}  loss {:.4}  {:.0} samples/s  {:.1} s{monitor}",
                 m.epoch, m.loss, m.samples_per_second, m.seconds
             );
         }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use contrast::train::config::{Device, EncoderKind, Method, TrainConfig};
 use contrast::train::run::{RunSummary, train};
 
@@ -23,10 +23,10 @@ pub struct TrainArgs {
     pub dataset: Option<String>,
     /// Contrastive recipe.
     #[arg(long, value_enum)]
-    pub method: Option<MethodArg>,
+    pub method: Option<Method>,
     /// Encoder architecture.
     #[arg(long, value_enum)]
-    pub encoder: Option<EncoderArg>,
+    pub encoder: Option<EncoderKind>,
     /// Passes over the training split.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -41,7 +41,7 @@ pub struct TrainArgs {
     pub lr: Option<f32>,
     /// Where the matrix products run.
     #[arg(long, value_enum)]
-    pub device: Option<DeviceArg>,
+    pub device: Option<Device>,
     /// Seed of every random stream.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -57,43 +57,6 @@ pub struct TrainArgs {
     /// Machine-readable output: one JSON object per epoch, then the summary.
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
-}
-
-/// `--method` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MethodArg {
-    /// SimCLR: NT-Xent over two views.
-    Simclr,
-    /// MoCo v2: momentum encoder and queue.
-    Moco,
-    /// Supervised contrastive.
-    Supcon,
-    /// Batch-hard triplet.
-    Triplet,
-    /// BYOL: predictor and EMA target, no negatives (non-contrastive comparison).
-    Byol,
-}
-
-/// `--encoder` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum EncoderArg {
-    /// MLP on pixels.
-    Mlp,
-    /// Small CNN.
-    Cnn,
-    /// CIFAR ResNet-18 (quarter width).
-    Resnet18,
-}
-
-/// `--device` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum DeviceArg {
-    /// CPU.
-    Cpu,
-    /// GPU through wgpu (error if none).
-    Gpu,
-    /// GPU if available, else CPU.
-    Auto,
 }
 
 impl TrainArgs {
@@ -119,29 +82,9 @@ impl TrainArgs {
         if let Some(v) = &self.dataset {
             c.dataset = v.clone();
         }
-        if let Some(v) = self.method {
-            c.method = match v {
-                MethodArg::Simclr => Method::Simclr,
-                MethodArg::Moco => Method::Moco,
-                MethodArg::Supcon => Method::Supcon,
-                MethodArg::Triplet => Method::Triplet,
-                MethodArg::Byol => Method::Byol,
-            };
-        }
-        if let Some(v) = self.encoder {
-            c.encoder = match v {
-                EncoderArg::Mlp => EncoderKind::Mlp,
-                EncoderArg::Cnn => EncoderKind::Cnn,
-                EncoderArg::Resnet18 => EncoderKind::Resnet18,
-            };
-        }
-        if let Some(v) = self.device {
-            c.device = match v {
-                DeviceArg::Cpu => Device::Cpu,
-                DeviceArg::Gpu => Device::Gpu,
-                DeviceArg::Auto => Device::Auto,
-            };
-        }
+        c.method = self.method.unwrap_or(c.method);
+        c.encoder = self.encoder.unwrap_or(c.encoder);
+        c.device = self.device.unwrap_or(c.device);
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.batch_size = self.batch_size.unwrap_or(c.batch_size);
         c.temperature = self.temperature.unwrap_or(c.temperature);
@@ -182,24 +125,6 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 }
 
 fn print_summary(s: &RunSummary) {
-    let r = &s.report;
     println!("run folder: {} ({:.1} s)", s.out.display(), s.seconds);
-    println!(
-        "{:<18} {:>12} {:>12} {:>14}",
-        "features", "kNN k=200", "kNN k=20", "linear probe"
-    );
-    for (name, sc) in [
-        ("trained encoder", r.trained),
-        ("random encoder", r.random_encoder),
-        ("raw pixels", r.raw_pixels),
-    ] {
-        println!(
-            "{name:<18} {:>12.4} {:>12.4} {:>14.4}",
-            sc.knn_200, sc.knn_20, sc.linear_probe
-        );
-    }
-    println!(
-        "alignment {:.4}  uniformity {:.4}",
-        r.alignment, r.uniformity
-    );
+    print!("{}", s.report.table());
 }

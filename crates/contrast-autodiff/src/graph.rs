@@ -257,6 +257,29 @@ impl<A: NdFloat> Graph<A> {
         }
     }
 
+    /// Removes a param, returning its value and the gradient it accumulated (`None` if no
+    /// backward reached it). For temporary leaves whose gradient the caller wants: e.g. the
+    /// embeddings of a cached-gradient step, made params so that `backward` gives
+    /// `dL/d embeddings`, then removed so that the graph keeps only the model's params.
+    ///
+    /// # Errors
+    /// [`Error::StaleVar`] for a released handle, [`Error::Op`] for a node that is not a param.
+    pub fn remove_param(&mut self, param: Var) -> Result<(ArrayD<A>, Option<ArrayD<A>>)> {
+        let node = self.node(param)?;
+        if node.role != Role::Param {
+            return Err(Error::Op {
+                op: "remove_param".into(),
+                msg: format!("node {} ({}) is not a param", param.index(), node.op),
+            });
+        }
+        self.params.retain(|&p| p != param);
+        let slot = &mut self.slots[param.index()];
+        let node = slot.node.take().expect("checked live above");
+        slot.generation = slot.generation.wrapping_add(1);
+        self.free.push(param.index);
+        Ok((node.value, node.grad))
+    }
+
     /// All params, in creation order.
     pub fn params(&self) -> Vec<Var> {
         self.params.clone()

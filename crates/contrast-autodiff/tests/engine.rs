@@ -39,6 +39,24 @@ fn a_param_used_twice_gets_both_contributions() {
     assert_eq!(g.grad(w).unwrap()[[]], 7.0);
 }
 
+#[test]
+fn a_removed_param_hands_back_its_gradient_and_leaves_the_graph() {
+    let mut g = Graph::<f64>::new();
+    let w = g.param(arr(&[2], &[1.0, 2.0]));
+    let z = g.param(arr(&[2], &[0.5, -3.0]));
+    let y = g.mul(w, z).unwrap();
+    let loss = g.sum_all(y).unwrap();
+    g.backward(loss).unwrap();
+    let (value, grad) = g.remove_param(z).unwrap();
+    assert_eq!(value, arr(&[2], &[0.5, -3.0]));
+    assert_eq!(grad.unwrap(), arr(&[2], &[1.0, 2.0]));
+    assert_eq!(g.params(), vec![w]);
+    assert_eq!(g.live_nodes(), 1);
+    assert!(matches!(g.remove_param(z), Err(Error::StaleVar { .. })));
+    let x = g.input(arr(&[1], &[1.0]));
+    assert!(matches!(g.remove_param(x), Err(Error::Op { .. })));
+}
+
 /// Counts how often its backward rule runs.
 struct Probe(Arc<AtomicUsize>);
 impl CustomOp<f64> for Probe {

@@ -83,6 +83,6 @@ pub use folder::{ColorMode, FolderLoad, FolderOptions, Resize, SkippedFile, load
 pub use holdout::DEFAULT_TEST_FRACTION;
 pub use idx::{encode_idx, load_idx_pair, read_idx};
 pub use label_fraction::label_fraction_indices;
-pub use prefetch::Prefetch;
+pub use prefetch::{Prefetch, prefetch};
 pub use resolve::{FASHION_MNIST_DIR, ResolveOptions, Resolved, resolve, resolve_with};
 pub use shuffle::shuffled_indices;

@@ -1,8 +1,9 @@
 //! Preparing the next batch on a background thread while the current step runs.
 //!
-//! [`Batches::prefetch`] moves the batch iterator onto a `std::thread` that builds each
-//! batch and applies the caller's `prepare` closure (in training: the augmentations that
-//! make the views; this crate does not know them). Results pass through a rendezvous
+//! [`prefetch`] moves any iterator (of images batches, of index lists, ...) onto a
+//! `std::thread` that takes each item and applies the caller's `prepare` closure (in
+//! training: the augmentations that make the views; this crate does not know them);
+//! [`Batches::prefetch`] is the same for this crate's image batches. Results pass through a rendezvous
 //! channel (`sync_channel(0)`), so the worker runs exactly one batch ahead: it finishes the
 //! next batch, then waits until the consumer takes it. The sequence is the plain
 //! iterator's, each batch paired with `prepare(&batch)`.
@@ -16,51 +17,63 @@ use std::thread::JoinHandle;
 
 use crate::batches::{Batch, Batches};
 
-/// Batches with their prepared values, computed one batch ahead on a background thread.
+/// Items with their prepared values, computed one item ahead on a background thread.
 #[derive(Debug)]
-pub struct Prefetch<T> {
-    receiver: Option<Receiver<(Batch, T)>>,
+pub struct Prefetch<B, T> {
+    receiver: Option<Receiver<(B, T)>>,
     worker: Option<JoinHandle<()>>,
     remaining: usize,
 }
 
+/// Runs `items` on a background thread, yielding `(item, prepare(&item))` in order.
+///
+/// `prepare` may use rayon inside; it runs on one worker thread, item after item.
+///
+/// # Panics
+/// If the operating system cannot start a thread.
+pub fn prefetch<I, T, F>(items: I, mut prepare: F) -> Prefetch<I::Item, T>
+where
+    I: ExactSizeIterator + Send + 'static,
+    I::Item: Send + 'static,
+    T: Send + 'static,
+    F: FnMut(&I::Item) -> T + Send + 'static,
+{
+    let remaining = items.len();
+    let (sender, receiver) = sync_channel(0);
+    let worker = std::thread::Builder::new()
+        .name("contrast-data-prefetch".into())
+        .spawn(move || {
+            for item in items {
+                let prepared = prepare(&item);
+                if sender.send((item, prepared)).is_err() {
+                    break; // the consumer went away: stop early
+                }
+            }
+        })
+        .expect("spawning the prefetch thread");
+    Prefetch {
+        receiver: Some(receiver),
+        worker: Some(worker),
+        remaining,
+    }
+}
+
 impl Batches {
-    /// Runs this epoch on a background thread, yielding `(batch, prepare(&batch))`.
-    ///
-    /// `prepare` may use rayon inside; it runs on one worker thread, batch after batch.
-    ///
-    /// # Panics
-    /// If the operating system cannot start a thread.
-    pub fn prefetch<T, F>(self, mut prepare: F) -> Prefetch<T>
+    /// Runs this epoch on a background thread, yielding `(batch, prepare(&batch))`
+    /// (see [`prefetch`]).
+    pub fn prefetch<T, F>(self, prepare: F) -> Prefetch<Batch, T>
     where
         T: Send + 'static,
         F: FnMut(&Batch) -> T + Send + 'static,
     {
-        let remaining = self.len();
-        let (sender, receiver) = sync_channel(0);
-        let worker = std::thread::Builder::new()
-            .name("contrast-data-prefetch".into())
-            .spawn(move || {
-                for batch in self {
-                    let prepared = prepare(&batch);
-                    if sender.send((batch, prepared)).is_err() {
-                        break; // the consumer went away: stop early
-                    }
-                }
-            })
-            .expect("spawning the prefetch thread");
-        Prefetch {
-            receiver: Some(receiver),
-            worker: Some(worker),
-            remaining,
-        }
+        prefetch(self, prepare)
     }
 }
 
-impl<T> Iterator for Prefetch<T> {
-    type Item = (Batch, T);
+impl<B, T> Iterator for Prefetch<B, T> {
+    type Item = (B, T);
 
-    fn next(&mut self) -> Option<(Batch, T)> {
+    fn next(&mut self) -> Option<(B, T)> {
         let item = self.receiver.as_ref()?.recv().ok();
         match item {
             Some(item) => {
@@ -85,9 +98,9 @@ impl<T> Iterator for Prefetch<T> {
     }
 }
 
-impl<T> ExactSizeIterator for Prefetch<T> {}
+impl<B, T> ExactSizeIterator for Prefetch<B, T> {}
 
-impl<T> Drop for Prefetch<T> {
+impl<B, T> Drop for Prefetch<B, T> {
     fn drop(&mut self) {
         // Close the channel first so a worker blocked in `send` wakes up and exits.
         self.receiver = None;
@@ -141,6 +154,21 @@ mod tests {
                 assert_eq!(fetched, plain);
             }
         }
+    }
+
+    #[test]
+    fn any_exact_size_iterator_can_be_prefetched() {
+        let lists: Vec<Vec<usize>> = (0..7).map(|i| vec![i, i * i]).collect();
+        let it = prefetch(lists.clone().into_iter(), |l: &Vec<usize>| {
+            l.iter().sum::<usize>()
+        });
+        assert_eq!(it.len(), 7);
+        let fetched: Vec<(Vec<usize>, usize)> = it.collect();
+        let plain: Vec<(Vec<usize>, usize)> = lists
+            .into_iter()
+            .map(|l| (l.clone(), l.iter().sum()))
+            .collect();
+        assert_eq!(fetched, plain);
     }
 
     #[test]

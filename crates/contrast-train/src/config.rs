@@ -4,6 +4,9 @@
 //! name the key. The CLI applies its flags on top of the file, then [`TrainConfig::validate`]
 //! checks the whole. The resolved configuration is written into the run folder as
 //! `config.toml`, so every run can be repeated exactly.
+//!
+//! With the feature `clap`, the enums derive `clap::ValueEnum`, so the CLI takes them as
+//! flag values directly (their doc comments are the help text).
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +16,7 @@ use crate::error::{Error, Result};
 
 /// Which contrastive recipe trains the encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     /// Two views, NT-Xent over the batch (Chen et al. 2020).
@@ -30,6 +34,7 @@ pub enum Method {
 
 /// Which encoder architecture.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum EncoderKind {
     /// Multi-layer perceptron on flattened pixels.
@@ -42,6 +47,7 @@ pub enum EncoderKind {
 
 /// Which augmentation recipe makes the views (see [`crate::augmentation`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Augmentation {
     /// `objects` for Fashion-MNIST, `digits` for other grayscale data, `color` for RGB.
@@ -68,6 +74,7 @@ impl Augmentation {
 
 /// Where the heavy linear algebra runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 #[serde(rename_all = "lowercase")]
 pub enum Device {
     /// CPU only.

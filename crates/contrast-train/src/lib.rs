@@ -24,7 +24,11 @@
 //!
 //! - [`trainer`]: the data path of one step, `views -> encode -> project -> loss ->
 //!   backward -> step`.
-//! - [`recipes`]: one short file per method.
+//! - [`batch`], [`source`]: what a batch holds (views of any kind of input, labels, instance
+//!   ids) and where batches come from.
+//! - [`recipes`]: one short file per method, each split into `encode` and `loss`.
+//! - [`tasks`]: what differs between kinds of data (images, ...): the data, the encoder's
+//!   input, the evaluation and its baselines.
 //! - [`run`]: the run folder (config, metrics, checkpoints, embeddings, plots) and resume.
 //! - [`eval`]: kNN, linear probe, PCA, the final report.
 //!
@@ -36,22 +40,27 @@
 //!
 //! let config = TrainConfig { dataset: "digits".into(), epochs: 2, ..TrainConfig::default() };
 //! let summary = train(&config, false, &mut Silent)?;
-//! println!("linear probe: {:.3}", summary.report.trained.linear_probe);
+//! let probe = summary.report.get("trained encoder", "linear probe");
+//! println!("linear probe: {probe:?}");
 //! # Ok::<(), contrast_train::Error>(())
 //! ```
 
 pub mod augmentation;
+pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod device;
 pub mod error;
 pub mod eval;
+mod guard;
 pub mod metrics;
 pub mod model;
 pub mod npy;
 pub mod plot;
 pub mod recipes;
 pub mod run;
+pub mod source;
+pub mod tasks;
 pub mod trainer;
 
 pub use error::{Error, Result};

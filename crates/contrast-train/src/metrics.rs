@@ -1,5 +1,7 @@
 //! Per-epoch metrics of a run, written as JSON lines (`metrics.jsonl`, one object per epoch).
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 /// What one epoch measured.
@@ -11,8 +13,9 @@ pub struct EpochMetrics {
     pub loss: f64,
     /// Learning rate at the end of the epoch.
     pub lr: f64,
-    /// Weighted kNN top-1 accuracy (k = 200, T = 0.1) on the test split, when evaluated.
-    pub knn_accuracy: Option<f64>,
+    /// The task's periodic evaluation (e.g. `kNN k=200` for images), on epochs where it ran.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub monitor: BTreeMap<String, f64>,
     /// Training samples per second over the epoch (views are counted as samples' pairs).
     pub samples_per_second: f64,
     /// Wall-clock seconds of the epoch, evaluation included.
@@ -48,7 +51,7 @@ mod tests {
                 epoch: 1,
                 loss: 5.5,
                 lr: 0.1,
-                knn_accuracy: None,
+                monitor: BTreeMap::new(),
                 samples_per_second: 900.0,
                 seconds: 2.0,
             },
@@ -56,7 +59,7 @@ mod tests {
                 epoch: 2,
                 loss: 5.0,
                 lr: 0.05,
-                knn_accuracy: Some(0.9),
+                monitor: BTreeMap::from([("kNN k=200".to_string(), 0.9)]),
                 samples_per_second: 950.0,
                 seconds: 2.1,
             },
@@ -67,7 +70,7 @@ mod tests {
             text.lines()
                 .nth(1)
                 .unwrap()
-                .contains("\"knn_accuracy\":0.9")
+                .contains("\"monitor\":{\"kNN k=200\":0.9}")
         );
         assert_eq!(from_json_lines(&text).unwrap(), m);
     }

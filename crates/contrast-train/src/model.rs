@@ -4,14 +4,15 @@
 //! head; its target network is the same encoder + head without one.
 
 use contrast_autodiff::{Graph, Var};
-use contrast_data::ImageShape;
 use contrast_nn::Module;
 use contrast_nn::encoders::{Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
 use contrast_nn::heads::ProjectionHead;
 use rand::Rng;
 
+use crate::batch::Input;
 use crate::config::{EncoderKind, Method, TrainConfig};
 use crate::error::Result;
+use crate::tasks::InputSpec;
 
 /// Width of the encoder features for the MLP and CNN encoders.
 const FEATURES: usize = 128;
@@ -28,17 +29,17 @@ pub struct ContrastModel {
 }
 
 impl ContrastModel {
-    /// Builds the encoder named in `config` for images of `shape`, and a SimCLR head
+    /// Builds the encoder named in `config` for `input`, and a SimCLR head
     /// `Linear(f, f) - BN - ReLU - Linear(f, projection_dim)`, drawing weights from `rng`.
     /// For BYOL, also the predictor `Linear(p, f) - BN - ReLU - Linear(f, p)` (`p` the
     /// projection width: the paper's predictor has the projector's shape).
     pub fn new(
         g: &mut Graph<f32>,
         config: &TrainConfig,
-        shape: ImageShape,
+        input: &InputSpec,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        let mut model = Self::without_predictor(g, config, shape, rng)?;
+        let mut model = Self::without_predictor(g, config, input, rng)?;
         if config.method == Method::Byol {
             let (f, p) = (model.feature_dim, config.projection_dim);
             model.predictor = Some(ProjectionHead::simclr(g, p, f, p, rng)?);
@@ -50,9 +51,10 @@ impl ContrastModel {
     pub fn without_predictor(
         g: &mut Graph<f32>,
         config: &TrainConfig,
-        shape: ImageShape,
+        input: &InputSpec,
         rng: &mut impl Rng,
     ) -> Result<Self> {
+        let InputSpec::Images(shape) = input;
         let (channels, height, width) = shape.dims();
         let (encoder, feature_dim): (Box<dyn Module<f32>>, usize) = match config.encoder {
             EncoderKind::Mlp => {
@@ -119,9 +121,20 @@ impl ContrastModel {
         self.feature_dim
     }
 
-    /// The encoder alone: `(N, C, H, W) -> (N, feature_dim)`.
-    pub fn features(&mut self, g: &mut Graph<f32>, x: Var) -> Result<Var> {
-        Ok(self.encoder.forward(g, x)?)
+    /// The encoder alone: `N` samples -> `(N, feature_dim)` (what evaluation sees).
+    pub fn features(&mut self, g: &mut Graph<f32>, x: &Input) -> Result<Var> {
+        match x {
+            Input::Images(images) => {
+                let x = g.input(images.clone().into_dyn());
+                Ok(self.encoder.forward(g, x)?)
+            }
+        }
+    }
+
+    /// Encoder then head: `N` samples -> `(N, projection_dim)` (what the losses see).
+    pub fn project(&mut self, g: &mut Graph<f32>, x: &Input) -> Result<Var> {
+        let h = self.features(g, x)?;
+        Ok(self.head.forward(g, h)?)
     }
 }
 

@@ -11,24 +11,21 @@
 //!
 //! Every file is written to a temporary file and renamed into place.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use contrast_data::Dataset;
 use contrast_nn::param_file::write_atomically;
 use serde::{Deserialize, Serialize};
 
-use crate::augmentation::views_for;
 use crate::checkpoint;
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
-use crate::eval::features::encode;
-use crate::eval::knn::{KnnConfig, knn_accuracy};
-use crate::eval::pca::pca;
-use crate::eval::report::{Report, geometry, pixel_scores, scores};
+use crate::eval::report::{RANDOM, Report, Row, TRAINED};
 use crate::metrics::{EpochMetrics, from_json_lines, to_json_lines};
 use crate::npy;
-use crate::plot::{Series, line_chart_png, scatter_png};
+use crate::plot::{Series, line_chart_png};
+use crate::tasks::{self, Split, Task};
 use crate::trainer::{StepReport, Trainer};
 
 /// What a run tells its observer (the CLI's progress bars, or nothing).
@@ -69,24 +66,14 @@ pub fn train(
 ) -> Result<RunSummary> {
     let started = Instant::now();
     config.validate()?;
-    let data = contrast_data::resolve(&config.dataset)?;
-    let (train_set, test_set) = (&data.train, &data.test);
+    let task = tasks::load(config)?;
     let out = config.out.clone();
-    let mut trainer = Trainer::new(config, train_set)?;
+    let mut trainer = Trainer::new(config, task.as_ref())?;
     observer.status(&trainer.placement.description);
 
     // Baseline before any step: the same encoder at its random initialisation.
     observer.status("evaluating the random encoder baseline");
-    let random_train = encode(&mut trainer.g, &mut trainer.model, train_set)?;
-    let random_test = encode(&mut trainer.g, &mut trainer.model, test_set)?;
-    let random_scores = scores(
-        random_train.view(),
-        train_set,
-        random_test.view(),
-        test_set,
-        config.probe_epochs,
-        config.seed,
-    )?;
+    let random_scores = task.score(&mut trainer)?;
 
     let checkpoint_path = out.join(checkpoint::FILE);
     let metrics_path = out.join("metrics.jsonl");
@@ -117,20 +104,20 @@ pub fn train(
     for epoch in first_epoch..config.epochs {
         let epoch_started = Instant::now();
         observer.epoch_started(epoch + 1, config.epochs, trainer.steps_per_epoch());
-        let loss = trainer.epoch(train_set, epoch, |r| observer.step(r))?;
+        let loss = trainer.epoch(epoch, |r| observer.step(r))?;
         let samples = trainer.steps_per_epoch() * config.batch_size;
         let train_seconds = epoch_started.elapsed().as_secs_f64();
         let last = epoch + 1 == config.epochs;
-        let knn = if last || (epoch + 1) % config.eval_every == 0 {
-            Some(knn_of(&mut trainer, train_set, test_set)?)
+        let monitor = if last || (epoch + 1) % config.eval_every == 0 {
+            task.monitor(&mut trainer)?.into_iter().collect()
         } else {
-            None
+            BTreeMap::new()
         };
         let metrics = EpochMetrics {
             epoch: epoch + 1,
             loss,
             lr: f64::from(contrast_nn::optim::Optimizer::lr(&trainer.optimizer)),
-            knn_accuracy: knn,
+            monitor,
             samples_per_second: samples as f64 / train_seconds.max(1e-9),
             seconds: epoch_started.elapsed().as_secs_f64(),
         };
@@ -142,26 +129,21 @@ pub fn train(
         observer.epoch_finished(&metrics);
     }
 
-    observer.status("final evaluation: kNN, linear probe, geometry, baselines");
-    let (trained, test_features) = evaluate(&mut trainer, train_set, test_set)?;
-    let report = Report {
-        trained: trained.scores,
-        random_encoder: random_scores,
-        raw_pixels: pixel_scores(train_set, test_set, config.probe_epochs, config.seed)?,
-        alignment: trained.alignment,
-        uniformity: trained.uniformity,
-    };
+    observer.status("final evaluation: probes, baselines");
+    let report = evaluate(task.as_ref(), &mut trainer, Some(random_scores))?;
     write(
         &out.join("report.json"),
         serde_json::to_string_pretty(&report)
             .expect("serialises")
             .as_bytes(),
     )?;
+    let test_features = task.embed(&mut trainer, Split::Test)?;
     write(
         &out.join("embeddings.npy"),
         &npy::encode_f32(test_features.view()),
     )?;
-    write_plots(&out, &history, &test_features, test_set)?;
+    write_loss_plot(&out, &history)?;
+    task.plots(&out, &mut trainer, &history, &test_features)?;
     Ok(RunSummary {
         out,
         epochs: history,
@@ -170,128 +152,55 @@ pub fn train(
     })
 }
 
-/// A trained model loaded from a checkpoint, with the data it was trained on (or the
-/// dataset named by `dataset`, when given).
-pub fn restore(
-    checkpoint_path: &Path,
-    dataset: Option<&str>,
-) -> Result<(Trainer, contrast_data::Resolved)> {
+/// A trained model loaded from a checkpoint, with its task (the data it was trained on, or
+/// the dataset named by `dataset`, when given).
+pub fn restore(checkpoint_path: &Path, dataset: Option<&str>) -> Result<(Trainer, Box<dyn Task>)> {
     let mut config = checkpoint::config(checkpoint_path)?;
     if let Some(spec) = dataset {
         config.dataset = spec.to_string();
     }
     // Evaluation runs on the CPU: it is a few forward passes.
     config.device = crate::config::Device::Cpu;
-    let data = contrast_data::resolve(&config.dataset)?;
-    let mut trainer = Trainer::new(&config, &data.train)?;
+    let task = tasks::load(&config)?;
+    let mut trainer = Trainer::new(&config, task.as_ref())?;
     checkpoint::load(checkpoint_path, &mut trainer)?;
-    Ok((trainer, data))
+    Ok((trainer, task))
 }
 
-/// The trained encoder's side of the final evaluation.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Evaluation {
-    /// kNN and linear probe.
-    pub scores: crate::eval::report::Scores,
-    /// Alignment of two views of the test images.
-    pub alignment: f64,
-    /// Uniformity of the test features.
-    pub uniformity: f64,
-}
-
-/// Evaluates the trainer's encoder on `test` with `train` as the labelled bank; returns the
-/// evaluation and the test features.
+/// The report of the trainer's encoder on `task`: its row, the random encoder's (given, or
+/// left out), the task's baselines, and the extras.
 pub fn evaluate(
+    task: &dyn Task,
     trainer: &mut Trainer,
-    train: &Dataset,
-    test: &Dataset,
-) -> Result<(Evaluation, ndarray::Array2<f32>)> {
-    let config = trainer.config.clone();
-    let train_features = encode(&mut trainer.g, &mut trainer.model, train)?;
-    let test_features = encode(&mut trainer.g, &mut trainer.model, test)?;
-    let views = views_for(config.augmentation, &config.dataset, train.shape(), 2)?;
-    let (alignment, uniformity) = geometry(
-        &mut trainer.g,
-        &mut trainer.model,
-        test,
-        &views,
-        config.seed,
-    )?;
-    let scores = scores(
-        train_features.view(),
-        train,
-        test_features.view(),
-        test,
-        config.probe_epochs,
-        config.seed,
-    )?;
-    Ok((
-        Evaluation {
-            scores,
-            alignment,
-            uniformity,
-        },
-        test_features,
-    ))
+    random_encoder: Option<Vec<f64>>,
+) -> Result<Report> {
+    let mut rows = vec![Row {
+        features: TRAINED.into(),
+        values: task.score(trainer)?,
+    }];
+    if let Some(values) = random_encoder {
+        rows.push(Row {
+            features: RANDOM.into(),
+            values,
+        });
+    }
+    rows.extend(task.baselines(&trainer.config)?);
+    Ok(Report {
+        columns: task.columns(),
+        rows,
+        extras: task.extras(trainer)?.into_iter().collect(),
+    })
 }
 
-fn knn_of(trainer: &mut Trainer, train: &Dataset, test: &Dataset) -> Result<f64> {
-    let a = encode(&mut trainer.g, &mut trainer.model, train)?;
-    let b = encode(&mut trainer.g, &mut trainer.model, test)?;
-    let classes = train.num_classes().max(test.num_classes());
-    knn_accuracy(
-        a.view(),
-        train.labels(),
-        b.view(),
-        test.labels(),
-        classes,
-        KnnConfig::INSTDISC,
-    )
-}
-
-fn write_plots(
-    out: &Path,
-    history: &[EpochMetrics],
-    test_features: &ndarray::Array2<f32>,
-    test: &Dataset,
-) -> Result<()> {
-    let series = |name: &str, f: &dyn Fn(&EpochMetrics) -> Option<f64>| Series {
-        name: name.to_string(),
-        points: history
-            .iter()
-            .filter_map(|m| f(m).map(|v| (m.epoch as f64, v)))
-            .collect(),
+fn write_loss_plot(out: &Path, history: &[EpochMetrics]) -> Result<()> {
+    let loss = Series {
+        name: "training loss".to_string(),
+        points: history.iter().map(|m| (m.epoch as f64, m.loss)).collect(),
     };
-    let loss = series("training loss", &|m| Some(m.loss));
     write(
         &out.join("loss.png"),
         &line_chart_png("Loss per epoch", "epoch", "loss", &[loss], (800, 500))?,
-    )?;
-    let knn = series("kNN top-1 (k=200, T=0.1)", &|m| m.knn_accuracy);
-    write(
-        &out.join("knn.png"),
-        &line_chart_png(
-            "kNN accuracy on the test split",
-            "epoch",
-            "accuracy",
-            &[knn],
-            (800, 500),
-        )?,
-    )?;
-    let (projection, _) = pca(test_features.view(), 2)?;
-    let points: Vec<(f64, f64)> = projection
-        .rows()
-        .into_iter()
-        .map(|r| (f64::from(r[0]), f64::from(r[1])))
-        .collect();
-    let png = scatter_png(
-        "Test embeddings, PCA",
-        &points,
-        test.labels(),
-        test.class_names(),
-        (800, 800),
-    )?;
-    write(&out.join("pca.png"), &png)
+    )
 }
 
 fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
@@ -307,6 +216,7 @@ fn read_metrics(path: &Path) -> Result<Vec<EpochMetrics>> {
     }
 }
 
-fn write(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+pub fn write(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(write_atomically(path, bytes)?)
 }

@@ -1,31 +1,32 @@
 //! The data path, in the order it runs:
 //!
 //! ```text
-//! dataset -> batch -> augment (views, on a background thread) -> encoder -> head -> loss
-//!         -> backward -> optimizer step (learning rate from the schedule) -> recipe update
+//! source -> batch of views (built on a background thread) -> recipe.encode (model: encoder,
+//!        head) -> recipe.loss -> backward -> optimizer step (learning rate from the schedule)
+//!        -> recipe.after_step (momentum networks)
 //! ```
 //!
 //! [`Trainer::epoch`] walks one epoch; [`Trainer::step`] is one step. Everything random is
 //! keyed by `(seed, epoch, sample index, view)`, and every reduction has a fixed order, so a
 //! run gives the same parameters whatever the number of threads.
 
-use contrast_augment::Views;
+use std::sync::Arc;
+
 use contrast_autodiff::Graph;
-use contrast_data::{BatchConfig, Batches, Dataset};
-use contrast_losses::gpu::GpuLossError;
 use contrast_nn::optim::{Adam, Optimizer, graph_step};
 use contrast_nn::schedule::Schedule;
 use contrast_nn::{Module, NamedParam};
-use contrast_sampling::sampler::{ClassBalancedSampler, SmallClassPolicy};
-use ndarray::Array4;
 use rand::SeedableRng;
 
-use crate::augmentation::views_for;
-use crate::config::{Method, TrainConfig};
+use crate::batch::Batch;
+use crate::config::TrainConfig;
 use crate::device::Placement;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::guard::Guard;
 use crate::model::ContrastModel;
-use crate::recipes::Recipe;
+use crate::recipes::{Recipe, views_per_sample};
+use crate::source::{Plan, Source};
+use crate::tasks::Task;
 
 /// What one step reports.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -55,7 +56,8 @@ pub struct Trainer {
     /// The contrastive recipe and its state.
     pub recipe: Recipe,
     schedule: Schedule,
-    views: Views,
+    source: Arc<dyn Source>,
+    plan: Plan,
     steps_per_epoch: usize,
     /// Where the matrix products and the loss run.
     pub placement: Placement,
@@ -64,22 +66,26 @@ pub struct Trainer {
 }
 
 impl Trainer {
-    /// A freshly initialised model for `train`, seeded from `config.seed`.
-    pub fn new(config: &TrainConfig, train: &Dataset) -> Result<Self> {
+    /// A freshly initialised model for `task`'s training data, seeded from `config.seed`.
+    pub fn new(config: &TrainConfig, task: &dyn Task) -> Result<Self> {
         config.validate()?;
-        let shape = train.shape();
         let mut g = Graph::new();
         let placement = Placement::new(config.device)?;
         g.set_matmul_backend(placement.matmul_backend());
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(config.seed);
-        let model = ContrastModel::new(&mut g, config, shape, &mut rng)?;
-        let steps_per_epoch = plan_epoch(config, train, config.method, 0)?.steps();
+        let input = task.input();
+        let model = ContrastModel::new(&mut g, config, &input, &mut rng)?;
+        let source = task.source(config, views_per_sample(config))?;
+        let plan = Plan::for_config(config);
+        let steps_per_epoch = plan
+            .batches(source.as_ref(), config.batch_size, config.seed, 0)?
+            .len();
         let total = config.epochs * steps_per_epoch;
         let recipe = Recipe::new(
             &mut g,
             config,
             &model,
-            |g| ContrastModel::without_predictor(g, config, shape, &mut rng),
+            |g| ContrastModel::without_predictor(g, config, &input, &mut rng),
             total,
         )?;
         let params = model.named_params();
@@ -87,12 +93,6 @@ impl Trainer {
         let schedule = Schedule::warmup_cosine(f64::from(config.lr), warmup, total, 0.0)?;
         let optimizer = Adam::adamw(f64::from(config.lr), f64::from(config.weight_decay))?
             .weight_decay(f64::from(config.weight_decay), true)?;
-        let views = views_for(
-            config.augmentation,
-            &config.dataset,
-            shape,
-            recipe.views_per_sample(),
-        )?;
         Ok(Self {
             config: config.clone(),
             g,
@@ -101,7 +101,8 @@ impl Trainer {
             optimizer,
             recipe,
             schedule,
-            views,
+            source,
+            plan,
             steps_per_epoch,
             placement,
             steps_done: 0,
@@ -113,25 +114,20 @@ impl Trainer {
         self.steps_per_epoch
     }
 
-    /// One epoch (`epoch` from 0) over `train`; `on_step` sees every step's report.
-    /// Returns the mean loss.
-    pub fn epoch(
-        &mut self,
-        train: &Dataset,
-        epoch: usize,
-        mut on_step: impl FnMut(StepReport),
-    ) -> Result<f64> {
-        let views = self.views.clone();
-        let seed = self.config.seed;
-        let batches = plan_epoch(&self.config, train, self.config.method, epoch as u64)?;
+    /// One epoch (`epoch` from 0); `on_step` sees every step's report. Returns the mean loss.
+    pub fn epoch(&mut self, epoch: usize, mut on_step: impl FnMut(StepReport)) -> Result<f64> {
+        let c = &self.config;
+        let plan = self
+            .plan
+            .batches(self.source.as_ref(), c.batch_size, c.seed, epoch as u64)?;
+        let source = Arc::clone(&self.source);
         let mut total = 0.0;
         let mut count = 0usize;
-        // The next batch's views are drawn on a background thread while this step runs.
-        for (batch, prepared) in batches.prefetch(move |b| {
-            let indices: Vec<u64> = b.indices.iter().map(|&i| i as u64).collect();
-            views.batch(b.images.view(), &indices, seed, b.epoch)
+        // The next batch's views are made on a background thread while this step runs.
+        for (_, batch) in contrast_data::prefetch(plan.into_iter(), move |indices| {
+            source.batch(indices, epoch as u64)
         }) {
-            let loss = self.step(&prepared?, &batch.labels, epoch)?;
+            let loss = self.step(&batch?, epoch)?;
             total += f64::from(loss);
             count += 1;
             on_step(StepReport {
@@ -144,106 +140,31 @@ impl Trainer {
         Ok(total / count.max(1) as f64)
     }
 
-    /// One optimisation step on a batch's views: encode, project, loss, backward, update.
-    /// A non-finite loss stops before any parameter changes.
-    pub fn step(&mut self, views: &[Array4<f32>], labels: &[usize], epoch: usize) -> Result<f32> {
+    /// One optimisation step on a batch: encode, loss, backward, update. A loss, embedding
+    /// or gradient that is not finite stops the step before anything changes.
+    pub fn step(&mut self, batch: &Batch, epoch: usize) -> Result<f32> {
         self.optimizer
             .set_lr(self.schedule.lr(self.steps_done) as f32);
         self.model.set_training(true);
-        let diverged = |what: String| Error::Diverged {
-            step: self.steps_done + 1,
-            epoch: epoch + 1,
-            what,
-            suggested_lr: self.config.lr / 10.0,
-        };
-        // Batch norm updates its running statistics during the forward pass: keep a copy so
-        // that a diverging step leaves the model exactly as it was.
-        let buffers: Vec<ndarray::ArrayD<f32>> = self
-            .model
-            .named_buffers()
-            .into_iter()
-            .map(|(_, b)| b.to_owned())
-            .collect();
-        let gpu = self.placement.gpu.as_deref();
-        let recorded = self.recipe.loss(
-            &mut self.g,
-            &mut self.model,
-            views,
-            labels,
-            &self.config,
-            gpu,
-        );
-        let loss = match recorded {
-            Ok(loss) => loss,
-            // The encoder's output itself overflowed: the loss refuses NaN embeddings.
-            Err(
-                Error::Loss(contrast_losses::Error::NonFinite { .. })
-                | Error::GpuLoss(GpuLossError::Loss(contrast_losses::Error::NonFinite { .. })),
-            ) => {
-                self.g.reset();
-                restore_buffers(&mut self.model, &buffers);
-                return Err(diverged(
-                    "the embeddings overflowed to NaN or infinity".into(),
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        let value = self.g.value(loss).iter().copied().sum::<f32>();
-        if !value.is_finite() {
-            self.g.reset();
-            restore_buffers(&mut self.model, &buffers);
-            return Err(diverged(format!("the loss is {value}")));
-        }
-        self.g.backward(loss)?;
-        // A finite loss can still carry an overflowed gradient: check before it reaches a weight.
-        let finite = |a: &ndarray::ArrayD<f32>| a.iter().all(|v| v.is_finite());
-        if !self
-            .params
-            .iter()
-            .all(|p| self.g.grad(p.var).is_none_or(finite))
-        {
-            self.g.zero_grad();
-            restore_buffers(&mut self.model, &buffers);
-            return Err(diverged(format!("a gradient is not finite (loss {value})")));
-        }
+        let guard = Guard::new(&self.model, self.steps_done + 1, epoch + 1, self.config.lr);
+        let loss = self.loss_and_gradients(batch);
+        let loss = guard.check(loss, &mut self.g, &mut self.model, &self.params)?;
         graph_step(&mut self.optimizer, &mut self.g, &self.params)?;
         self.g.zero_grad();
         self.recipe
             .after_step(&mut self.g, &self.model, self.steps_done)?;
         self.steps_done += 1;
-        Ok(value)
+        Ok(loss)
     }
-}
 
-fn restore_buffers(model: &mut ContrastModel, saved: &[ndarray::ArrayD<f32>]) {
-    let mut saved = saved.iter();
-    model.visit_buffers_mut("", &mut |_, mut view| {
-        if let Some(old) = saved.next() {
-            view.assign(old);
-        }
-    });
-}
-
-/// The batches of one epoch: a seeded shuffle cut into full batches, or for the triplet
-/// recipe class-balanced P x K batches (P = batch_size / K classes, K samples each).
-fn plan_epoch(
-    config: &TrainConfig,
-    train: &Dataset,
-    method: Method,
-    epoch: u64,
-) -> Result<Batches> {
-    if method == Method::Triplet {
-        let k = config.samples_per_class;
-        let p = config.batch_size / k;
-        let sampler = ClassBalancedSampler::new(
-            train.labels(),
-            p,
-            k,
-            SmallClassPolicy::WithReplacement,
-            config.seed,
-        )?;
-        let order: Vec<usize> = sampler.batches(epoch).into_iter().flatten().collect();
-        return Ok(train.batches_in_order(order, config.batch_size, epoch)?);
+    /// `views -> encode -> loss -> backward`: leaves `dL/d theta` in the params' gradients
+    /// and returns the loss.
+    fn loss_and_gradients(&mut self, batch: &Batch) -> Result<f32> {
+        let gpu = self.placement.gpu.as_deref();
+        let encoded = self.recipe.encode(&mut self.g, &mut self.model, batch)?;
+        let loss = self
+            .recipe
+            .loss(&mut self.g, &encoded, &batch.meta(), &self.config, gpu)?;
+        Ok(self.g.backward(loss)?)
     }
-    Ok(train.batches(&BatchConfig::new(config.batch_size, config.seed), epoch)?)
 }

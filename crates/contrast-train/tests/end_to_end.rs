@@ -39,7 +39,8 @@ fn simclr_lowers_the_loss_and_beats_the_random_encoder() {
         last.loss
     );
     let r = summary.report;
-    assert!(r.trained.knn_200 > r.random_encoder.knn_200, "{r:?}");
+    let knn = |row: &str| r.get(row, "kNN k=200").unwrap();
+    assert!(knn("trained encoder") > knn("random encoder"), "{r:?}");
     for f in [
         "config.toml",
         "metrics.jsonl",
@@ -55,7 +56,7 @@ fn simclr_lowers_the_loss_and_beats_the_random_encoder() {
 }
 
 fn loss_falls(method: Method) {
-    use contrast_data::resolve;
+    use contrast_train::tasks;
     use contrast_train::trainer::Trainer;
     let dir = tempfile::tempdir().unwrap();
     let config = TrainConfig {
@@ -63,11 +64,9 @@ fn loss_falls(method: Method) {
         queue_size: 256,
         ..digits_config(dir.path(), method)
     };
-    let data = resolve("digits").unwrap();
-    let mut trainer = Trainer::new(&config, &data.train).unwrap();
-    let losses: Vec<f64> = (0..4)
-        .map(|e| trainer.epoch(&data.train, e, |_| {}).unwrap())
-        .collect();
+    let task = tasks::load(&config).unwrap();
+    let mut trainer = Trainer::new(&config, task.as_ref()).unwrap();
+    let losses: Vec<f64> = (0..4).map(|e| trainer.epoch(e, |_| {}).unwrap()).collect();
     assert!(losses[3] < losses[0], "{method:?}: {losses:?}");
 }
 
@@ -95,8 +94,8 @@ fn byol_loss_falls() {
 /// fails when `CONTRAST_REQUIRE_GPU=1` (as in CI) and is reported loudly otherwise.
 #[test]
 fn gpu_device_trains_or_reports_no_adapter() {
-    use contrast_data::resolve;
     use contrast_train::config::Device;
+    use contrast_train::tasks;
     use contrast_train::trainer::Trainer;
     let dir = tempfile::tempdir().unwrap();
     let config = TrainConfig {
@@ -105,15 +104,15 @@ fn gpu_device_trains_or_reports_no_adapter() {
         epochs: 1,
         ..digits_config(dir.path(), Method::Simclr)
     };
-    let data = resolve("digits").unwrap();
-    match Trainer::new(&config, &data.train) {
+    let task = tasks::load(&config).unwrap();
+    match Trainer::new(&config, task.as_ref()) {
         Ok(mut trainer) => {
             assert!(
                 trainer.placement.gpu.is_some(),
                 "{}",
                 trainer.placement.description
             );
-            let loss = trainer.epoch(&data.train, 0, |_| {}).unwrap();
+            let loss = trainer.epoch(0, |_| {}).unwrap();
             assert!(loss.is_finite());
         }
         Err(e) => {

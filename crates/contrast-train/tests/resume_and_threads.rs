@@ -1,11 +1,11 @@
 //! A resumed run reaches the same parameters as an uninterrupted one, and the number of
 //! threads does not change the result.
 
-use contrast_data::resolve;
 use contrast_nn::checkpoint::state_dict;
 use contrast_nn::state::StateDict;
 use contrast_train::checkpoint;
 use contrast_train::config::{Method, TrainConfig};
+use contrast_train::tasks;
 use contrast_train::trainer::Trainer;
 
 fn config(method: Method) -> TrainConfig {
@@ -20,16 +20,16 @@ fn config(method: Method) -> TrainConfig {
     }
 }
 
-fn params_after(
-    config: &TrainConfig,
-    epochs: std::ops::Range<usize>,
-    trainer: &mut Trainer,
-) -> StateDict<f32> {
-    let data = resolve(&config.dataset).unwrap();
+fn params_after(epochs: std::ops::Range<usize>, trainer: &mut Trainer) -> StateDict<f32> {
     for epoch in epochs {
-        trainer.epoch(&data.train, epoch, |_| {}).unwrap();
+        trainer.epoch(epoch, |_| {}).unwrap();
     }
     state_dict(&trainer.g, &trainer.model)
+}
+
+fn trainer(config: &TrainConfig) -> Trainer {
+    let task = tasks::load(config).unwrap();
+    Trainer::new(config, task.as_ref()).unwrap()
 }
 
 fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>) {
@@ -46,21 +46,20 @@ fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>) {
 
 fn resume_matches(method: Method) {
     let config = config(method);
-    let data = resolve(&config.dataset).unwrap();
-    let mut straight = Trainer::new(&config, &data.train).unwrap();
-    let expected = params_after(&config, 0..3, &mut straight);
+    let mut straight = trainer(&config);
+    let expected = params_after(0..3, &mut straight);
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(checkpoint::FILE);
-    let mut first = Trainer::new(&config, &data.train).unwrap();
-    params_after(&config, 0..2, &mut first);
+    let mut first = trainer(&config);
+    params_after(0..2, &mut first);
     checkpoint::save(&path, &first, 2).unwrap();
     drop(first);
 
-    let mut resumed = Trainer::new(&config, &data.train).unwrap();
+    let mut resumed = trainer(&config);
     let progress = checkpoint::load(&path, &mut resumed).unwrap();
     assert_eq!(progress.epochs, 2);
-    let got = params_after(&config, progress.epochs..3, &mut resumed);
+    let got = params_after(progress.epochs..3, &mut resumed);
     assert_bit_equal(&expected, &got);
 }
 
@@ -108,11 +107,10 @@ fn a_rejected_checkpoint_changes_nothing() {
         epochs: 2,
         ..config(Method::Moco)
     };
-    let data = resolve(&config.dataset).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(checkpoint::FILE);
-    let mut trained = Trainer::new(&config, &data.train).unwrap();
-    params_after(&config, 0..1, &mut trained);
+    let mut trained = trainer(&config);
+    params_after(0..1, &mut trained);
     checkpoint::save(&path, &trained, 1).unwrap();
     let metadata = load_metadata(&path).unwrap();
     let saved = load_safetensors::<f32>(&path).unwrap();
@@ -121,7 +119,7 @@ fn a_rejected_checkpoint_changes_nothing() {
         let mut state = saved.clone();
         spoil(&mut state);
         save_safetensors_with_metadata(&path, &state, &metadata).unwrap();
-        let mut fresh = Trainer::new(&config, &data.train).unwrap();
+        let mut fresh = trainer(&config);
         let before = state_dict(&fresh.g, &fresh.model);
         let optimizer_before = contrast_nn::optim::Optimizer::state_dict(&fresh.optimizer);
         let err = checkpoint::load(&path, &mut fresh);
@@ -140,7 +138,7 @@ fn a_rejected_checkpoint_changes_nothing() {
             _ => unreachable!("a MoCo trainer"),
         }
         // Training from the untouched trainer still works.
-        fresh.epoch(&data.train, 0, |_| {}).unwrap();
+        fresh.epoch(0, |_| {}).unwrap();
     }
 }
 
@@ -155,11 +153,7 @@ fn one_and_two_threads_train_the_same_parameters() {
             .num_threads(threads)
             .build()
             .unwrap();
-        pool.install(|| {
-            let data = resolve(&config.dataset).unwrap();
-            let mut trainer = Trainer::new(&config, &data.train).unwrap();
-            params_after(&config, 0..1, &mut trainer)
-        })
+        pool.install(|| params_after(0..1, &mut trainer(&config)))
     };
     assert_bit_equal(&run(1), &run(2));
 }
@@ -170,12 +164,11 @@ fn a_diverging_loss_stops_with_a_message_naming_step_and_causes() {
         lr: 1e30,
         ..config(Method::Simclr)
     };
-    let data = resolve(&config.dataset).unwrap();
-    let mut trainer = Trainer::new(&config, &data.train).unwrap();
+    let mut trainer = trainer(&config);
     let before = state_dict(&trainer.g, &trainer.model);
     let mut result = Ok(0.0);
     for epoch in 0..3 {
-        result = trainer.epoch(&data.train, epoch, |_| {});
+        result = trainer.epoch(epoch, |_| {});
         if result.is_err() {
             break;
         }

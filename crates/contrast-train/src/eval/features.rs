@@ -6,6 +6,7 @@ use contrast_data::Dataset;
 use contrast_nn::Module;
 use ndarray::{Array2, ArrayView4, Ix2, s};
 
+use crate::batch::Input;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
 
@@ -34,8 +35,7 @@ pub fn encode_images(
     let result = indices.chunks(CHUNK).try_for_each(|chunk| -> Result<()> {
         let rows = g.no_grad(|g| -> Result<Array2<f32>> {
             let part = images.slice(s![chunk[0]..chunk[0] + chunk.len(), .., .., ..]);
-            let x = g.input(part.to_owned().into_dyn());
-            let h = model.features(g, x)?;
+            let h = model.features(g, &Input::Images(part.to_owned()))?;
             let value = g.value(h).clone();
             value
                 .into_dimensionality::<Ix2>()

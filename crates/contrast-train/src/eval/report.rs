@@ -1,101 +1,136 @@
-//! The final evaluation of a run, always beside two baselines on the same split: raw pixels
-//! and the same encoder at its random initialisation, so the table shows what
-//! self-supervision bought.
+//! The final evaluation of a run as a table: one row per kind of feature (the trained
+//! encoder, the same encoder at its random initialisation, and the task's baselines such as
+//! raw pixels), one column per probe, so it shows what self-supervision bought.
 
-use contrast_augment::Views;
-use contrast_autodiff::Graph;
-use contrast_data::Dataset;
-use contrast_losses::{AlignmentConfig, UniformityConfig, alignment, uniformity};
-use ndarray::{ArrayView2, s};
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
-use crate::eval::features::{encode_images, pixels};
-use crate::eval::knn::{KnnConfig, knn_accuracy};
-use crate::eval::probe::linear_probe;
-use crate::model::ContrastModel;
+/// Row name of the trained encoder's features.
+pub const TRAINED: &str = "trained encoder";
+/// Row name of the randomly initialised encoder's features.
+pub const RANDOM: &str = "random encoder";
 
-/// Rows of the test split used for uniformity (all pairs): bounds its cost.
-const GEOMETRY_ROWS: usize = 2000;
-
-/// Accuracies of one kind of feature on the test split.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Scores {
-    /// Weighted kNN, k = 200, T = 0.1 (InstDisc, lightly).
-    pub knn_200: f64,
-    /// Weighted kNN, k = 20, T = 0.07 (solo-learn).
-    pub knn_20: f64,
-    /// Linear probe top-1.
-    pub linear_probe: f64,
+/// One kind of feature and its score under every probe.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// What the features are (`trained encoder`, `random encoder`, `raw pixels`, ...).
+    pub features: String,
+    /// One value per column of the report.
+    pub values: Vec<f64>,
 }
 
 /// Everything the final evaluation measured.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
-    /// The trained encoder's features.
-    pub trained: Scores,
-    /// The same encoder at its random initialisation.
-    pub random_encoder: Scores,
-    /// Raw pixels.
-    pub raw_pixels: Scores,
-    /// Alignment `E ||f(x) - f(y)||^2` of two augmented views of test images (normalised features).
-    pub alignment: f64,
-    /// Uniformity `log E exp(-2 ||f(x) - f(y)||^2)` over test features.
-    pub uniformity: f64,
+    /// The probes, e.g. `kNN k=200`, `kNN k=20`, `linear probe`.
+    pub columns: Vec<String>,
+    /// The trained encoder first, then the random encoder, then the baselines.
+    pub rows: Vec<Row>,
+    /// Further single figures (e.g. `alignment`, `uniformity` of the trained features).
+    pub extras: BTreeMap<String, f64>,
 }
 
-/// kNN (both protocols) and the linear probe of features `(train, test)`.
-pub fn scores(
-    train: ArrayView2<f32>,
-    train_data: &Dataset,
-    test: ArrayView2<f32>,
-    test_data: &Dataset,
-    probe_epochs: usize,
-    seed: u64,
-) -> Result<Scores> {
-    let classes = train_data.num_classes().max(test_data.num_classes());
-    let (ytr, yte) = (train_data.labels(), test_data.labels());
-    Ok(Scores {
-        knn_200: knn_accuracy(train, ytr, test, yte, classes, KnnConfig::INSTDISC)?,
-        knn_20: knn_accuracy(train, ytr, test, yte, classes, KnnConfig::SOLO_LEARN)?,
-        linear_probe: linear_probe(train, ytr, test, yte, classes, probe_epochs, seed)?,
-    })
+impl Report {
+    /// The value of `features` under `column`.
+    pub fn get(&self, features: &str, column: &str) -> Option<f64> {
+        let c = self.columns.iter().position(|name| name == column)?;
+        let row = self.rows.iter().find(|r| r.features == features)?;
+        row.values.get(c).copied()
+    }
+
+    /// The trained encoder's row.
+    pub fn trained(&self) -> &[f64] {
+        self.rows
+            .iter()
+            .find(|r| r.features == TRAINED)
+            .map_or(&[], |r| &r.values)
+    }
+
+    /// The table as text, as `contrast train` prints it.
+    pub fn table(&self) -> String {
+        let width = self
+            .columns
+            .iter()
+            .map(|c| c.len().max(10) + 2)
+            .collect::<Vec<_>>();
+        let name_width = self
+            .rows
+            .iter()
+            .map(|r| r.features.len())
+            .max()
+            .unwrap_or(0)
+            .max(8)
+            + 2;
+        let mut text = format!("{:<name_width$}", "features");
+        for (c, w) in self.columns.iter().zip(&width) {
+            text.push_str(&format!("{c:>w$}"));
+        }
+        text.push('\n');
+        for row in &self.rows {
+            text.push_str(&format!("{:<name_width$}", row.features));
+            for (v, w) in row.values.iter().zip(&width) {
+                text.push_str(&format!("{v:>w$.4}"));
+            }
+            text.push('\n');
+        }
+        let extras: Vec<String> = self
+            .extras
+            .iter()
+            .map(|(k, v)| format!("{k} {v:.4}"))
+            .collect();
+        if !extras.is_empty() {
+            text.push_str(&extras.join("  "));
+            text.push('\n');
+        }
+        text
+    }
 }
 
-/// Alignment of two augmented views of the test images and uniformity of their features.
-pub fn geometry(
-    g: &mut Graph<f32>,
-    model: &mut ContrastModel,
-    test: &Dataset,
-    views: &Views,
-    seed: u64,
-) -> Result<(f64, f64)> {
-    let n = test.len().min(GEOMETRY_ROWS);
-    let images = test.to_array();
-    let images = images.slice(s![..n, .., .., ..]);
-    let indices: Vec<u64> = (0..n as u64).collect();
-    // A stream no training epoch uses, so the views are fresh.
-    let pair = views.batch(images, &indices, seed, u64::MAX)?;
-    let x = encode_images(g, model, pair[0].view())?;
-    let y = encode_images(g, model, pair[1 % pair.len()].view())?;
-    let align = alignment(x.view(), y.view(), &AlignmentConfig::default())?.loss;
-    let unif = uniformity(x.view(), &UniformityConfig::default())?.loss;
-    Ok((f64::from(align), f64::from(unif)))
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// The raw-pixel baseline.
-pub fn pixel_scores(
-    train: &Dataset,
-    test: &Dataset,
-    probe_epochs: usize,
-    seed: u64,
-) -> Result<Scores> {
-    scores(
-        pixels(train).view(),
-        train,
-        pixels(test).view(),
-        test,
-        probe_epochs,
-        seed,
-    )
+    fn report() -> Report {
+        Report {
+            columns: vec!["kNN k=200".into(), "linear probe".into()],
+            rows: vec![
+                Row {
+                    features: TRAINED.into(),
+                    values: vec![0.9, 0.95],
+                },
+                Row {
+                    features: "raw pixels".into(),
+                    values: vec![0.8, 0.85],
+                },
+            ],
+            extras: BTreeMap::from([("alignment".to_string(), 0.25)]),
+        }
+    }
+
+    #[test]
+    fn values_are_found_by_row_and_column() {
+        let r = report();
+        assert_eq!(r.get("raw pixels", "linear probe"), Some(0.85));
+        assert_eq!(r.get(TRAINED, "kNN k=200"), Some(0.9));
+        assert_eq!(r.get("nothing", "kNN k=200"), None);
+        assert_eq!(r.trained(), &[0.9, 0.95]);
+    }
+
+    #[test]
+    fn the_table_lists_every_row_and_extra() {
+        let text = report().table();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("kNN k=200") && lines[0].contains("linear probe"));
+        assert!(lines[1].starts_with("trained encoder") && lines[1].ends_with("0.9500"));
+        assert!(lines[2].starts_with("raw pixels") && lines[2].contains("0.8000"));
+        assert_eq!(lines[3], "alignment 0.2500");
+    }
+
+    #[test]
+    fn json_round_trips() {
+        let r = report();
+        let text = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Report>(&text).unwrap(), r);
+    }
 }

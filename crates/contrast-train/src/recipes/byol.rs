@@ -17,9 +17,10 @@ use contrast_losses::AlignmentConfig;
 use contrast_losses::autodiff::alignment_op;
 use contrast_nn::Module;
 use contrast_nn::ema::{MomentumSchedule, ema_update_params};
-use ndarray::{Array4, Axis, Ix2, s};
+use ndarray::{Array2, Axis, Ix2, s};
 
-use super::stacked_input;
+use super::{Encoded, halves, stacked, view};
+use crate::batch::{Batch, Input};
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
@@ -56,31 +57,44 @@ impl ByolState {
         &mut self.target
     }
 
-    /// The symmetrised BYOL loss of the two views.
-    pub fn loss(
+    /// The online predictions of both views (rows) and the target's projections of both
+    /// views (frozen), each split into view 1's and view 2's rows.
+    pub fn encode(
         &mut self,
         g: &mut Graph<f32>,
         model: &mut ContrastModel,
-        views: &[Array4<f32>],
-    ) -> Result<Var> {
-        let x = stacked_input(g, views)?;
-        let z = model.forward(g, x)?;
+        batch: &Batch,
+    ) -> Result<Encoded> {
+        let x = Input::concat(&[view(batch, 0)?, view(batch, 1)?])?;
+        let z = model.project(g, &x)?;
         let p = model.predict(g, z)?;
-        // The same input node: the target sees the same views, without gradient.
         let target = g.no_grad(|g| -> Result<_> {
-            let z = self.target.forward(g, x)?;
+            let z = self.target.project(g, &x)?;
             Ok(g.value(z).clone())
         })?;
         let target = target
             .into_dimensionality::<Ix2>()
             .map_err(|_| Error::Config("BYOL target projections must be a matrix".into()))?;
-        // Row i (view 1 of sample i) regresses view 2's target, row i + N view 1's.
-        let n = target.nrows() / 2;
-        let swapped = ndarray::concatenate(
-            Axis(0),
-            &[target.slice(s![n.., ..]), target.slice(s![..n, ..])],
-        )
-        .expect("two halves of one matrix");
+        let n = batch.len();
+        Ok(Encoded {
+            rows: halves(g, p, n)?.to_vec(),
+            frozen: vec![
+                target.slice(s![..n, ..]).to_owned(),
+                target.slice(s![n.., ..]).to_owned(),
+            ],
+        })
+    }
+
+    /// The symmetrised BYOL loss: view 1's predictions regress view 2's targets and back.
+    pub fn loss(
+        &mut self,
+        g: &mut Graph<f32>,
+        rows: &[Var],
+        frozen: &[Array2<f32>],
+    ) -> Result<Var> {
+        let p = stacked(g, rows)?;
+        let swapped = ndarray::concatenate(Axis(0), &[frozen[1].view(), frozen[0].view()])
+            .map_err(|e| Error::Config(format!("BYOL targets: {e}")))?;
         let z_target = g.input(swapped.into_dyn());
         Ok(alignment_op(g, p, z_target, &AlignmentConfig::default())?)
     }

@@ -10,8 +10,10 @@ use contrast_losses::autodiff::info_nce_op;
 use contrast_nn::Module;
 use contrast_nn::ema::ema_update_params;
 use contrast_sampling::queue::MemoryQueue;
-use ndarray::{Array4, Ix2};
+use ndarray::{Array2, Ix2};
 
+use super::{Encoded, view};
+use crate::batch::Batch;
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
@@ -79,25 +81,37 @@ impl MocoState {
         Ok(())
     }
 
-    /// InfoNCE of the queries of view 1 against the keys of view 2 and the queue; then
-    /// enqueues the keys.
-    pub fn loss(
+    /// Queries of view 1 from the trained model (rows) and keys of view 2 from the key
+    /// encoder (frozen).
+    pub fn encode(
         &mut self,
         g: &mut Graph<f32>,
         model: &mut ContrastModel,
-        views: &[Array4<f32>],
-        t: f32,
-    ) -> Result<Var> {
-        let x_q = g.input(views[0].clone().into_dyn());
-        let q = model.forward(g, x_q)?;
+        batch: &Batch,
+    ) -> Result<Encoded> {
+        let q = model.project(g, view(batch, 0)?)?;
         let keys = g.no_grad(|g| -> Result<_> {
-            let x_k = g.input(views[1].clone().into_dyn());
-            let k = self.key_model.forward(g, x_k)?;
+            let k = self.key_model.project(g, view(batch, 1)?)?;
             Ok(g.value(k).clone())
         })?;
         let keys = keys
             .into_dimensionality::<Ix2>()
             .map_err(|_| Error::Config("MoCo keys must be a matrix".into()))?;
+        Ok(Encoded {
+            rows: vec![q],
+            frozen: vec![keys],
+        })
+    }
+
+    /// InfoNCE of the queries against their keys and the queue; then enqueues the keys.
+    pub fn loss(
+        &mut self,
+        g: &mut Graph<f32>,
+        rows: &[Var],
+        frozen: &[Array2<f32>],
+        t: f32,
+    ) -> Result<Var> {
+        let (q, keys) = (rows[0], &frozen[0]);
         let config = InfoNceConfig::new(f64::from(t)).in_batch(self.queue.is_empty());
         let k = g.input(keys.clone().into_dyn());
         let loss = self

@@ -1,12 +1,18 @@
-//! The contrastive recipes: each turns a batch's views into a loss node on the graph.
+//! The contrastive recipes. Each has two halves, so that the same recipe runs in one graph,
+//! in cached-gradient chunks, or across ranks:
 //!
-//! | recipe | views | positives | negatives | loss |
-//! |---|---|---|---|---|
-//! | SimCLR | 2 per sample, one encoder | the other view | the other 2N - 2 rows | NT-Xent |
-//! | MoCo v2 | query and key views; key encoder = EMA of the query encoder | the sample's key | a FIFO queue of past keys | InfoNCE |
-//! | SupCon | 2 per sample | every row of the same class | every other row | SupCon `L_out` |
-//! | triplet | 1 per sample, P x K batches | hardest same-class row | hardest other-class row | triplet margin |
-//! | BYOL | 2 per sample; target = EMA of the online encoder + head | the other view's target projection | none | `2 - 2 cos` of prediction and target |
+//! - **encode**: a batch's views -> the rows its loss sees, one row per sample in each block
+//!   ([`Encoded`]): blocks that carry gradient back to the model (`rows`) and blocks that do
+//!   not (`frozen`: a momentum network's keys or targets);
+//! - **loss**: every block of the whole batch -> one loss node.
+//!
+//! | recipe | views | rows (gradient) | frozen | positives | negatives | loss |
+//! |---|---|---|---|---|---|---|
+//! | SimCLR | 2 per sample, one encoder | `z1`, `z2` | | the other view | the other 2N - 2 rows | NT-Xent |
+//! | MoCo v2 | query and key views; key encoder = EMA of the query encoder | `q` | keys `k` | the sample's key | a FIFO queue of past keys | InfoNCE |
+//! | SupCon | 2 per sample | `z1`, `z2` | | every row of the same class | every other row | SupCon `L_out` |
+//! | triplet | 1 per sample, P x K batches | `z` | | hardest same-class row | hardest other-class row | triplet margin |
+//! | BYOL | 2 per sample; target = EMA of the online encoder + head | predictions `p1`, `p2` | targets `t1`, `t2` | the other view's target | none | `2 - 2 cos(p, t)` |
 
 mod byol;
 mod moco;
@@ -19,10 +25,11 @@ pub use moco::MocoState;
 
 use contrast_autodiff::{Graph, Var};
 use contrast_gpu::GpuContext;
-use ndarray::Array4;
+use ndarray::Array2;
 
+use crate::batch::{Batch, Input, Meta};
 use crate::config::{Method, TrainConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::ContrastModel;
 
 /// A recipe with the state it keeps between steps.
@@ -37,6 +44,15 @@ pub enum Recipe {
     Triplet,
     /// BYOL: the target network and its momentum schedule.
     Byol(Box<ByolState>),
+}
+
+/// The rows a recipe's loss sees for a batch (or a chunk, or a rank's shard of it): each
+/// block has one row per sample, in the batch's sample order.
+pub struct Encoded {
+    /// Blocks through which the gradient reaches the model.
+    pub rows: Vec<Var>,
+    /// Blocks computed without gradient (a momentum network's outputs).
+    pub frozen: Vec<Array2<f32>>,
 }
 
 impl Recipe {
@@ -86,32 +102,42 @@ impl Recipe {
         }
     }
 
-    /// How many augmented views of each sample the recipe needs.
-    pub fn views_per_sample(&self) -> usize {
-        match self {
-            Recipe::Triplet => 1,
-            _ => 2,
-        }
-    }
-
-    /// Records the loss of one batch: `views[v]` is view `v` of every sample (NCHW), `labels`
-    /// the samples' labels (used by SupCon and triplet only); with `gpu`, SimCLR's NT-Xent
-    /// runs as the fused GPU kernel.
-    pub fn loss(
+    /// The rows of `batch` that the loss will see (see the table above).
+    pub fn encode(
         &mut self,
         g: &mut Graph<f32>,
         model: &mut ContrastModel,
-        views: &[Array4<f32>],
-        labels: &[usize],
+        batch: &Batch,
+    ) -> Result<Encoded> {
+        match self {
+            Recipe::SimClr | Recipe::SupCon => two_views(g, model, batch),
+            Recipe::Moco(state) => state.encode(g, model, batch),
+            Recipe::Triplet => Ok(Encoded {
+                rows: vec![model.project(g, view(batch, 0)?)?],
+                frozen: Vec::new(),
+            }),
+            Recipe::Byol(state) => state.encode(g, model, batch),
+        }
+    }
+
+    /// The loss of a whole batch from its encoded blocks (`rows` and `frozen` as
+    /// [`Recipe::encode`] made them, covering every sample of the batch) and its per-sample
+    /// facts. With `gpu`, SimCLR's NT-Xent runs as the fused GPU kernel.
+    pub fn loss(
+        &mut self,
+        g: &mut Graph<f32>,
+        encoded: &Encoded,
+        meta: &Meta,
         config: &TrainConfig,
         gpu: Option<&GpuContext>,
     ) -> Result<Var> {
+        let rows = &encoded.rows;
         match self {
-            Recipe::SimClr => simclr::loss(g, model, views, config.temperature, gpu),
-            Recipe::Moco(state) => state.loss(g, model, views, config.temperature),
-            Recipe::SupCon => supcon::loss(g, model, views, labels, config.temperature),
-            Recipe::Triplet => triplet::loss(g, model, &views[0], labels, config.margin),
-            Recipe::Byol(state) => state.loss(g, model, views),
+            Recipe::SimClr => simclr::loss(g, rows, config.temperature, gpu),
+            Recipe::Moco(state) => state.loss(g, rows, &encoded.frozen, config.temperature),
+            Recipe::SupCon => supcon::loss(g, rows, &meta.labels, config.temperature),
+            Recipe::Triplet => triplet::loss(g, rows, &meta.labels, config.margin),
+            Recipe::Byol(state) => state.loss(g, rows, &encoded.frozen),
         }
     }
 
@@ -131,11 +157,41 @@ impl Recipe {
     }
 }
 
-/// The two views stacked into one `(2N, C, H, W)` input: rows `i` and `i + N` are a positive
-/// pair (the SimCLR layout that the losses expect).
-fn stacked_input(g: &mut Graph<f32>, views: &[Array4<f32>]) -> Result<Var> {
-    let parts: Vec<_> = views.iter().map(|v| v.view()).collect();
-    let x = ndarray::concatenate(ndarray::Axis(0), &parts)
-        .map_err(|e| crate::error::Error::Config(format!("views of different shapes: {e}")))?;
-    Ok(g.input(x.into_dyn()))
+/// How many views of each sample `config`'s recipe needs.
+pub fn views_per_sample(config: &TrainConfig) -> usize {
+    match config.method {
+        Method::Triplet => 1,
+        _ => 2,
+    }
+}
+
+/// View `v` of a batch, or an error naming the recipe's need.
+fn view(batch: &Batch, v: usize) -> Result<&Input> {
+    batch.views.get(v).ok_or_else(|| {
+        Error::Config(format!(
+            "the recipe needs view {v}, the batch has {}",
+            batch.views.len()
+        ))
+    })
+}
+
+/// Both views through the model as one batch of `2N` rows (batch norm sees both, as in
+/// SimCLR), split back into view 1's rows and view 2's.
+fn two_views(g: &mut Graph<f32>, model: &mut ContrastModel, batch: &Batch) -> Result<Encoded> {
+    let x = Input::concat(&[view(batch, 0)?, view(batch, 1)?])?;
+    let z = model.project(g, &x)?;
+    Ok(Encoded {
+        rows: halves(g, z, batch.len())?.to_vec(),
+        frozen: Vec::new(),
+    })
+}
+
+/// Rows `0..n` and `n..2n` of a `(2n, d)` node.
+fn halves(g: &mut Graph<f32>, z: Var, n: usize) -> Result<[Var; 2]> {
+    Ok([g.narrow(z, 0, 0, n)?, g.narrow(z, 0, n, n)?])
+}
+
+/// The SimCLR layout `(2N, d)` from view 1's and view 2's blocks: rows `i` and `i + N` pair.
+fn stacked(g: &mut Graph<f32>, rows: &[Var]) -> Result<Var> {
+    Ok(g.concat(rows, 0)?)
 }

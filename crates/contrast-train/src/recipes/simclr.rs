@@ -5,24 +5,14 @@ use contrast_gpu::GpuContext;
 use contrast_losses::NtXentConfig;
 use contrast_losses::autodiff::nt_xent_op;
 use contrast_losses::gpu::nt_xent_gpu_op;
-use contrast_nn::Module;
-use ndarray::Array4;
 
-use super::stacked_input;
+use super::stacked;
 use crate::error::Result;
-use crate::model::ContrastModel;
 
-/// `NT-Xent(head(encoder([view 1; view 2])))` at temperature `t`; on `gpu` the loss is the
-/// fused streaming kernel (same value and gradient).
-pub fn loss(
-    g: &mut Graph<f32>,
-    model: &mut ContrastModel,
-    views: &[Array4<f32>],
-    t: f32,
-    gpu: Option<&GpuContext>,
-) -> Result<Var> {
-    let x = stacked_input(g, views)?;
-    let z = model.forward(g, x)?;
+/// `NT-Xent([z1; z2])` at temperature `t`; on `gpu` the loss is the fused streaming kernel
+/// (same value and gradient).
+pub fn loss(g: &mut Graph<f32>, rows: &[Var], t: f32, gpu: Option<&GpuContext>) -> Result<Var> {
+    let z = stacked(g, rows)?;
     let config = NtXentConfig::new(f64::from(t));
     Ok(match gpu {
         Some(ctx) => nt_xent_gpu_op(g, ctx, z, &config)?,

@@ -5,26 +5,16 @@
 use contrast_autodiff::{Graph, Var};
 use contrast_losses::autodiff::triplet_margin_op;
 use contrast_losses::{Reduction, TripletConfig};
-use contrast_nn::Module;
 use contrast_sampling::layout::Labelled;
 use contrast_sampling::similarity::pairwise_distances;
 use contrast_sampling::triplets::batch_hard;
-use ndarray::{Array4, Ix2};
+use ndarray::Ix2;
 
 use crate::error::{Error, Result};
-use crate::model::ContrastModel;
 
-/// Batch-hard triplet loss of one augmented view per sample.
-pub fn loss(
-    g: &mut Graph<f32>,
-    model: &mut ContrastModel,
-    view: &Array4<f32>,
-    labels: &[usize],
-    margin: f32,
-) -> Result<Var> {
-    let x = g.input(view.clone().into_dyn());
-    let z = model.forward(g, x)?;
-    let z = g.l2_normalize_rows(z, 1e-12)?;
+/// Batch-hard triplet loss of the projections `rows[0]` (one view per sample).
+pub fn loss(g: &mut Graph<f32>, rows: &[Var], labels: &[usize], margin: f32) -> Result<Var> {
+    let z = g.l2_normalize_rows(rows[0], 1e-12)?;
     let embeddings = g
         .value(z)
         .view()

@@ -1,0 +1,138 @@
+//! Where a trainer's batches come from: a [`Source`] turns the sample indices of a batch
+//! into their views, for any kind of data, and the epoch's plan says which indices form
+//! each batch.
+//!
+//! Every random choice in a source is keyed by `(seed, epoch, sample index, view)`, so a
+//! batch is the same whichever thread, chunk or rank builds it.
+
+use contrast_data::shuffled_indices;
+use contrast_sampling::sampler::{ClassBalancedSampler, SmallClassPolicy};
+
+use crate::batch::Batch;
+use crate::config::{Method, TrainConfig};
+use crate::error::{Error, Result};
+
+/// The training samples of a run, made into batches of views on demand.
+pub trait Source: Send + Sync {
+    /// Number of samples an epoch draws from.
+    fn len(&self) -> usize;
+
+    /// Whether there is no sample.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Class label of every sample (all 0 when the data has none).
+    fn labels(&self) -> &[usize];
+
+    /// The views and facts of the samples `indices` in epoch `epoch`.
+    fn batch(&self, indices: &[usize], epoch: u64) -> Result<Batch>;
+}
+
+/// How an epoch is cut into batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Plan {
+    /// A seeded shuffle cut into full batches (the last short one dropped: the batch size
+    /// sets the number of negatives).
+    Shuffled,
+    /// Class-balanced P x K batches: P = batch_size / K classes, K samples of each.
+    ClassBalanced {
+        /// Samples per class (K).
+        per_class: usize,
+    },
+}
+
+impl Plan {
+    /// P x K batches for the triplet recipe, a shuffle for every other.
+    pub fn for_config(config: &TrainConfig) -> Self {
+        match config.method {
+            Method::Triplet => Plan::ClassBalanced {
+                per_class: config.samples_per_class,
+            },
+            _ => Plan::Shuffled,
+        }
+    }
+
+    /// The sample indices of every batch of epoch `epoch`, for `batch_size` samples per batch.
+    pub fn batches(
+        self,
+        source: &dyn Source,
+        batch_size: usize,
+        seed: u64,
+        epoch: u64,
+    ) -> Result<Vec<Vec<usize>>> {
+        let len = source.len();
+        if batch_size == 0 || batch_size > len {
+            return Err(Error::Config(format!(
+                "batch_size {batch_size} must be between 1 and the {len} training samples"
+            )));
+        }
+        let order = match self {
+            Plan::Shuffled => shuffled_indices(len, seed, epoch),
+            Plan::ClassBalanced { per_class } => {
+                let sampler = ClassBalancedSampler::new(
+                    source.labels(),
+                    batch_size / per_class,
+                    per_class,
+                    SmallClassPolicy::WithReplacement,
+                    seed,
+                )?;
+                sampler.batches(epoch).into_iter().flatten().collect()
+            }
+        };
+        Ok(order
+            .chunks_exact(batch_size)
+            .map(<[usize]>::to_vec)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Numbers(Vec<usize>);
+    impl Source for Numbers {
+        fn len(&self) -> usize {
+            self.0.len()
+        }
+        fn labels(&self) -> &[usize] {
+            &self.0
+        }
+        fn batch(&self, _: &[usize], _: u64) -> Result<Batch> {
+            unreachable!("plans never build batches")
+        }
+    }
+
+    #[test]
+    fn a_shuffled_plan_covers_full_batches_once_and_changes_per_epoch() {
+        let source = Numbers(vec![0; 10]);
+        let plan = Plan::Shuffled.batches(&source, 4, 3, 0).unwrap();
+        assert_eq!(plan.len(), 2);
+        let mut seen: Vec<usize> = plan.iter().flatten().copied().collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen.len(), 8);
+        assert_eq!(plan, Plan::Shuffled.batches(&source, 4, 3, 0).unwrap());
+        assert_ne!(plan, Plan::Shuffled.batches(&source, 4, 3, 1).unwrap());
+    }
+
+    #[test]
+    fn a_class_balanced_plan_has_k_of_each_class() {
+        let source = Numbers((0..40).map(|i| i % 4).collect());
+        let plan = Plan::ClassBalanced { per_class: 2 };
+        for batch in plan.batches(&source, 8, 0, 0).unwrap() {
+            let mut counts = [0; 4];
+            batch.iter().for_each(|&i| counts[source.0[i]] += 1);
+            assert_eq!(counts, [2; 4], "{batch:?}");
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_the_data_is_an_error() {
+        let e = Plan::Shuffled
+            .batches(&Numbers(vec![0; 3]), 4, 0, 0)
+            .unwrap_err();
+        assert!(e.to_string().contains("batch_size 4"), "{e}");
+    }
+}
