@@ -257,8 +257,8 @@ impl<A: NdFloat> Graph<A> {
         }
     }
 
-    /// Removes a param, returning its value and the gradient it accumulated (`None` if no
-    /// backward reached it). For temporary leaves whose gradient the caller wants: e.g. the
+    /// Removes a param, returning its value and the gradient it accumulated, dense (`None`
+    /// if no backward reached it; a row-sparse gradient is made dense). For temporary leaves whose gradient the caller wants: e.g. the
     /// embeddings of a cached-gradient step, made params so that `backward` gives
     /// `dL/d embeddings`, then removed so that the graph keeps only the model's params.
     ///
@@ -277,7 +277,7 @@ impl<A: NdFloat> Graph<A> {
         let node = slot.node.take().expect("checked live above");
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(param.index);
-        Ok((node.value, node.grad))
+        Ok((node.value, node.grad.map(Grad::into_dense)))
     }
 
     /// All params, in creation order.

@@ -266,3 +266,20 @@ fn empty_bags_give_zero_rows_and_no_gradient() {
     g.backward(l).unwrap();
     assert!(matches!(g.gradient(table), Some(Grad::Rows(r)) if r.rows().is_empty()));
 }
+
+/// `remove_param` hands back a row-sparse gradient as the dense array it stands for.
+#[test]
+fn a_removed_table_hands_back_its_gradient_dense() {
+    let mut g = Graph::<f64>::new();
+    let table = g.param(ArrayD::zeros(IxDyn(&[3, 2])));
+    let y = g
+        .embedding_bag(table, &Bags::from_lists(&[vec![2u32, 2]]), BagMode::Sum)
+        .unwrap();
+    let l = g.sum_all(y).unwrap();
+    g.backward(l).unwrap();
+    let (_, grad) = g.remove_param(table).unwrap();
+    assert_eq!(
+        grad.unwrap().as_slice().unwrap(),
+        &[0.0, 0.0, 0.0, 0.0, 2.0, 2.0]
+    );
+}
