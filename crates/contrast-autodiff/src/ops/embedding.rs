@@ -101,6 +101,31 @@ impl<A: NdFloat> Bags<A> {
         })
     }
 
+    /// Bags from flat `ids` and `n + 1` offsets, the last one `ids.len()` (the CSR layout,
+    /// PyTorch's `include_last_offset=True`): bag `b` is `ids[offsets[b]..offsets[b + 1]]`.
+    ///
+    /// Errors: as [`Bags::new`], and a last offset other than `ids.len()` (or no offset).
+    pub fn from_csr(ids: Vec<u32>, mut offsets: Vec<usize>) -> Result<Self> {
+        if offsets.last() != Some(&ids.len()) {
+            return Err(Error::invalid(
+                "embedding_bag",
+                format!(
+                    "CSR offsets must end at the {} ids, got {:?}",
+                    ids.len(),
+                    offsets.last()
+                ),
+            ));
+        }
+        offsets.pop();
+        if offsets.is_empty() && !ids.is_empty() {
+            return Err(Error::invalid(
+                "embedding_bag",
+                "CSR offsets [n] with n > 0 ids describe no bag",
+            ));
+        }
+        Self::new(ids, offsets)
+    }
+
     /// Bags from one list of ids per bag.
     pub fn from_lists<L: AsRef<[u32]>>(lists: &[L]) -> Self {
         let mut ids = Vec::with_capacity(lists.iter().map(|l| l.as_ref().len()).sum());

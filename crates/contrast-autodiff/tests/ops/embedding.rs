@@ -252,6 +252,12 @@ fn bad_bags_and_tables_are_errors() {
         (&[][..], &[1, 2][..], &[0][..])
     );
     assert!(Bags::<f64>::new(vec![], vec![]).unwrap().is_empty());
+    let csr = Bags::<f64>::from_csr(vec![1, 2, 0], vec![0, 0, 2, 3]).unwrap();
+    assert_eq!(csr, b);
+    assert!(Bags::<f64>::from_csr(vec![1, 2], vec![0, 1]).is_err());
+    assert!(Bags::<f64>::from_csr(vec![1, 2], vec![2]).is_err());
+    assert!(Bags::<f64>::from_csr(vec![1, 2], vec![0, 2, 1, 2]).is_err());
+    assert!(Bags::<f64>::from_csr(vec![], vec![0]).unwrap().is_empty());
 }
 
 /// A table no bag reaches (only empty bags) gets no gradient at all, and nothing table-sized.
