@@ -14,7 +14,7 @@
 //! | [`nn`] | `contrast-nn` | layers, encoders, optimizers, parameter files |
 //! | [`data`] | `contrast-data` | datasets and batching |
 //! | [`text`] | `contrast-text` | text pairs, Bible modules, hashed n-gram features, TF-IDF |
-//! | [`env`] | `contrast-env` | classic-control environments, pixels, trajectories |
+//! | [`env`](mod@env) | `contrast-env` | classic-control environments, pixels, trajectories |
 //! | [`collective`] | `contrast-collective` | all-gather / all-reduce / broadcast for data-parallel runs |
 //! | [`train`] | `contrast-train` | recipes, the training loop, evaluation |
 

@@ -19,12 +19,19 @@
 //! # Math
 //!
 //! * [`layers`]: `Linear y = x W^T + b`; `BatchNorm y = gamma (x - mu) / sqrt(var + eps) + beta`
-//!   per channel; `LayerNorm` the same over the last axis; conv / pool as in PyTorch.
+//!   per channel; `LayerNorm` the same over the last axis; conv / pool as in PyTorch;
+//!   `EmbeddingBag y_b = (1/n_b) Σ_k W[i_k]` (or the weighted sum) over a bag of ids.
+//! * [`encoders`]: MLP, small CNN, ResNet-18, and the text [`encoders::BagEncoder`]
+//!   (embedding bag -> MLP). Modules that read bags of ids rather than a tensor are called
+//!   through their `forward_bags`; their tables are ordinary named parameters.
 //! * [`init`]: Kaiming `U(+-gain sqrt(3 / fan_in))` / `N(0, gain^2 / fan_in)`, Xavier
 //!   `U(+-gain sqrt(6 / (fan_in + fan_out)))` / `N(0, 2 gain^2 / (fan_in + fan_out))`.
 //! * [`optim`]: SGD (momentum, dampening, Nesterov, L2 decay), Adam, AdamW (decoupled decay),
 //!   LARS (`r = eta ||w|| / ||g + wd w||` on weights only; biases and norm params get neither
 //!   decay nor `r`). Updates match `torch.optim` and SimCLR's LARS (tests use PyTorch fixtures).
+//!   A row-sparse gradient (an embedding table) gets the lazy update of its present rows
+//!   only (`torch.optim.SparseAdam`'s semantics for Adam), through the same
+//!   [`optim::graph_step`].
 //! * [`schedule`]: constant; warm-up `base t / W` then cosine
 //!   `min + (base - min)(1 + cos(pi (t - W) / (T - W))) / 2`; step `base gamma^floor(t / k)`.
 //! * [`ema`]: `theta_k <- m theta_k + (1 - m) theta_q`, BYOL's

@@ -442,6 +442,52 @@ fn all_reduce_gradients_takes_the_mean_the_same_on_every_rank() {
     }
 }
 
+/// An embedding table's row-sparse gradient stays row-sparse: the mean over ranks covers the
+/// union of their rows, as one process on the whole batch would see (so the lazy update
+/// touches the same rows).
+#[test]
+fn row_sparse_gradients_average_over_the_union_of_rows() {
+    use contrast_autodiff::{BagMode, Bags};
+    let table = array(&[6, 2], |i| 0.1 * i as f64 - 0.3);
+    let bags_of = |rank: usize| match rank {
+        0 => Bags::from_lists(&[vec![0u32, 2], vec![2]]),
+        _ => Bags::from_lists(&[vec![3u32], vec![2, 5]]),
+    };
+    // sum over bags of (bag embedding . w): the gradient of row r is w times its count.
+    let loss_of = |g: &mut Graph<f64>, t: Var, bags: &Bags<f64>| -> contrast_nn::Result<Var> {
+        let e = g.embedding_bag(t, bags, BagMode::Sum)?;
+        let w = g.input(array(&[2, 1], |i| 1.0 + i as f64));
+        let y = g.matmul(e, w)?;
+        Ok(g.sum_all(y)?)
+    };
+    let results = on_ranks(2, |member| {
+        let mut g = Graph::<f64>::new();
+        let t = g.param(table.clone());
+        let loss = loss_of(&mut g, t, &bags_of(member.rank()))?;
+        g.backward(loss)?;
+        let params = [contrast_nn::NamedParam {
+            name: "table".into(),
+            var: t,
+            kind: contrast_nn::optim::ParamKind::Weight,
+        }];
+        all_reduce_gradients(&mut g, &params, &member)?;
+        Ok(g.sparse_grad(t).expect("still row-sparse").clone())
+    });
+    // One process on both ranks' bags, loss halved (the mean over 2 ranks).
+    let mut g = Graph::<f64>::new();
+    let t = g.param(table.clone());
+    let all = Bags::from_lists(&[vec![0u32, 2], vec![2], vec![3], vec![2, 5]]);
+    let loss = loss_of(&mut g, t, &all).unwrap();
+    let half = g.mul_scalar(loss, 0.5).unwrap();
+    g.backward(half).unwrap();
+    let expected = g.sparse_grad(t).unwrap();
+    for got in &results {
+        assert_eq!(got.rows(), &[0, 2, 3, 5]);
+        assert_eq!(got.rows(), expected.rows());
+        assert!(max_diff(&got.to_dense(), &expected.to_dense()) < 1e-15);
+    }
+}
+
 #[test]
 fn broadcast_module_copies_rank_zeros_params_and_buffers() {
     let config = MlpConfig {

@@ -2,7 +2,7 @@
 //! (MoCo's choice) or LARS (SimCLR's), each with weight decay on weights only (not on biases
 //! and normalisation parameters). The learning rate comes from the run's schedule.
 
-use contrast_nn::optim::{Adam, Lars, Optimizer, ParamRef, Sgd};
+use contrast_nn::optim::{Adam, Lars, Optimizer, ParamRef, Sgd, SparseParamRef};
 use contrast_nn::state::StateDict;
 
 use crate::config::{OptimizerKind, TrainConfig};
@@ -61,6 +61,14 @@ impl Optimizer<f32> for TrainOptimizer {
 
     fn step(&mut self, params: &mut [ParamRef<'_, f32>]) -> contrast_nn::Result<()> {
         self.inner_mut().step(params)
+    }
+
+    fn step_with_sparse(
+        &mut self,
+        dense: &mut [ParamRef<'_, f32>],
+        sparse: &mut [SparseParamRef<'_, f32>],
+    ) -> contrast_nn::Result<()> {
+        self.inner_mut().step_with_sparse(dense, sparse)
     }
 
     fn state_dict(&self) -> StateDict<f32> {

@@ -1,7 +1,7 @@
 //! Keeping the parameters of every rank identical: the initial broadcast and the mean of
 //! the gradients before every optimizer step.
 
-use contrast_autodiff::Graph;
+use contrast_autodiff::{Grad, Graph, RowSparse};
 use contrast_collective::Collective;
 use ndarray::{ArrayD, NdFloat};
 
@@ -18,40 +18,90 @@ use crate::scalar;
 /// in one process). With the gathered-rows convention of [`crate::distributed`] the mean is
 /// exactly the single-process gradient.
 ///
-/// Communicates `P + p` elements per rank (`P` scalars in the params, `p` params: one
-/// presence flag each), received from each of the other ranks.
+/// A row-sparse gradient (an embedding table's) stays row-sparse: its mean covers the union
+/// of the rows present on any rank, which are the rows one process would have seen, so the
+/// lazy optimizer update touches the same rows. It travels densified (with one presence
+/// flag per row), so a table costs its full size in the all-reduce.
+///
+/// Communicates `P + 2p + T` elements per rank (`P` scalars in the params, `p` params: two
+/// presence flags each, `T` rows of row-sparse params), received from each other rank.
 pub fn all_reduce_gradients<A: NdFloat>(
     g: &mut Graph<A>,
     params: &[NamedParam],
     collective: &dyn Collective<A>,
 ) -> Result<()> {
-    let total: usize = params.iter().map(|p| 1 + g.value(p.var).len()).sum();
-    let mut buf = Vec::with_capacity(total);
-    for p in params {
-        match g.grad(p.var) {
-            Some(grad) => {
+    let row_flags = |g: &Graph<A>, p: &NamedParam| match g.gradient(p.var) {
+        Some(Grad::Rows(rows)) => rows.shape()[0],
+        _ => 0,
+    };
+    // Every rank must lay the buffer out alike: agree on which params carry row flags.
+    let mut sparse_rows: Vec<A> = params
+        .iter()
+        .map(|p| scalar(row_flags(g, p) as f64))
+        .collect();
+    collective.all_reduce_sum(&mut sparse_rows)?;
+    let sparse: Vec<bool> = sparse_rows.iter().map(|&n| n > A::zero()).collect();
+    let mut buf = Vec::new();
+    for (p, &with_rows) in params.iter().zip(&sparse) {
+        let value = g.value(p.var);
+        let (len, n_rows) = (value.len(), value.shape().first().copied().unwrap_or(1));
+        match g.gradient(p.var) {
+            Some(Grad::Dense(grad)) => {
                 buf.push(A::one());
                 buf.extend(grad.iter().copied());
+                if with_rows {
+                    buf.extend(std::iter::repeat_n(A::one(), n_rows));
+                }
+            }
+            Some(Grad::Rows(rows)) => {
+                buf.push(A::one());
+                buf.extend(rows.to_dense().iter().copied());
+                let mut present = vec![A::zero(); n_rows];
+                rows.rows().iter().for_each(|&r| present[r] = A::one());
+                buf.extend(present);
             }
             None => {
                 buf.push(A::zero());
-                buf.extend(std::iter::repeat_n(A::zero(), g.value(p.var).len()));
+                buf.extend(std::iter::repeat_n(A::zero(), len));
+                if with_rows {
+                    buf.extend(std::iter::repeat_n(A::zero(), n_rows));
+                }
             }
         }
     }
     collective.all_reduce_sum(&mut buf)?;
     let world: A = scalar(collective.world() as f64);
     let mut rest = &buf[..];
-    for p in params {
-        let len = g.value(p.var).len();
+    for (p, &with_rows) in params.iter().zip(&sparse) {
+        let value = g.value(p.var);
+        let (shape, len) = (value.raw_dim(), value.len());
+        let n_rows = value.shape().first().copied().unwrap_or(1);
         let (flag, values) = (rest[0], &rest[1..1 + len]);
         rest = &rest[1 + len..];
+        let present = if with_rows {
+            let (flags, tail) = rest.split_at(n_rows);
+            rest = tail;
+            Some(flags)
+        } else {
+            None
+        };
         let mean = (flag > A::zero()).then(|| {
-            let shape = g.value(p.var).raw_dim();
             let data = values.iter().map(|&v| v / world).collect();
             ArrayD::from_shape_vec(shape, data).expect("param-sized")
         });
-        g.set_grad(p.var, mean)?;
+        let grad = match (mean, present) {
+            (Some(mean), Some(present)) => {
+                let rows: Vec<usize> = (0..n_rows).filter(|&r| present[r] > A::zero()).collect();
+                let dim = len / n_rows.max(1);
+                let mean = mean
+                    .into_shape_with_order((n_rows, dim))
+                    .expect("a row-sparse param is a matrix");
+                let values = mean.select(ndarray::Axis(0), &rows);
+                Some(Grad::Rows(RowSparse::new(n_rows, rows, values)?))
+            }
+            (mean, _) => mean.map(Grad::Dense),
+        };
+        g.set_gradient(p.var, grad)?;
     }
     Ok(())
 }
