@@ -95,6 +95,7 @@ impl Geometry {
     }
 
     /// The image row `y = oh·s + i - p` that tap row `i` of output row `oh` reads, if inside.
+    #[inline]
     fn image_row(&self, oh: usize, i: usize) -> Option<usize> {
         (oh * self.stride + i)
             .checked_sub(self.padding)
@@ -103,6 +104,7 @@ impl Geometry {
 
     /// The output columns `ow` whose tap `j` lands inside the image, and the image column of
     /// the first: `x = ow·s + j - p` for `ow` in the range.
+    #[inline]
     fn valid_columns(&self, j: usize) -> std::ops::Range<usize> {
         let (s, p) = (self.stride, self.padding);
         let lo = p.saturating_sub(j).div_ceil(s);
@@ -117,11 +119,25 @@ impl Geometry {
     /// row over contiguous slices (this gather and its adjoint dominate a small CNN's step).
     fn im2col<A: NdFloat>(&self, x: ArrayView3<A>) -> Array2<A> {
         let x = x.as_standard_layout();
-        let xs = x.as_slice().expect("standard layout");
-        let rows = self.channels * self.kh * self.kw;
-        let n_cols = self.out_h * self.out_w;
+        let (rows, n_cols) = (self.cols_rows(), self.out_h * self.out_w);
         let mut cols = vec![A::zero(); rows * n_cols];
-        for (row, dst) in cols.chunks_exact_mut(n_cols).enumerate() {
+        self.im2col_into(x.as_slice().expect("standard layout"), &mut cols, n_cols);
+        Array2::from_shape_vec((rows, n_cols), cols).expect("count")
+    }
+
+    /// Rows of `cols`: `C·kh·kw`.
+    pub(crate) fn cols_rows(&self) -> usize {
+        self.channels * self.kh * self.kw
+    }
+
+    /// [`Geometry::im2col`] of one image `xs` (`C·H·W` values) written into the columns
+    /// `0..Ho·Wo` of a wider matrix whose rows start `row_stride` apart (the columns of one
+    /// sample in a chunk of samples). Every written element is set, padding taps to zero.
+    pub(crate) fn im2col_into<A: NdFloat>(&self, xs: &[A], cols: &mut [A], row_stride: usize) {
+        let n_cols = self.out_h * self.out_w;
+        for row in 0..self.cols_rows() {
+            let dst = &mut cols[row * row_stride..row * row_stride + n_cols];
+            dst.fill(A::zero());
             self.row_taps(row, |image_row, first_x, cols_offset, ow_range| {
                 let src = &xs[image_row..image_row + self.width];
                 let out = &mut dst[cols_offset..cols_offset + self.out_w];
@@ -134,26 +150,40 @@ impl Geometry {
                 }
             });
         }
-        Array2::from_shape_vec((rows, n_cols), cols).expect("count")
     }
 
     /// The adjoint of [`Geometry::im2col`]: every column entry added back to its pixel, in
     /// the same order as the tap walk.
     fn col2im<A: NdFloat>(&self, cols: &Array2<A>) -> ndarray::Array3<A> {
         let cols = cols.as_standard_layout();
-        let cs = cols.as_slice().expect("standard layout");
-        let n_cols = self.out_h * self.out_w;
         let mut x = vec![A::zero(); self.channels * self.height * self.width];
-        for (row, src) in cs.chunks_exact(n_cols).enumerate() {
+        let row_stride = self.out_h * self.out_w;
+        self.col2im_into(
+            cols.as_slice().expect("standard layout"),
+            row_stride,
+            &mut x,
+        );
+        ndarray::Array3::from_shape_vec((self.channels, self.height, self.width), x).expect("count")
+    }
+
+    /// The adjoint of [`Geometry::im2col_into`]: adds the columns `0..Ho·Wo` of a matrix with
+    /// rows `row_stride` apart back onto the image `xs` (`C·H·W` values).
+    pub(crate) fn col2im_into<A: NdFloat>(&self, cols: &[A], row_stride: usize, xs: &mut [A]) {
+        let n_cols = self.out_h * self.out_w;
+        for row in 0..self.cols_rows() {
+            let src = &cols[row * row_stride..row * row_stride + n_cols];
             self.row_taps(row, |image_row, first_x, cols_offset, ow_range| {
-                let dst = &mut x[image_row..image_row + self.width];
-                let src = &src[cols_offset..cols_offset + self.out_w];
-                for (k, ow) in ow_range.enumerate() {
-                    dst[first_x + k * self.stride] += src[ow];
+                let dst = &mut xs[image_row..image_row + self.width];
+                let src = &src[cols_offset..cols_offset + self.out_w][ow_range];
+                if self.stride == 1 {
+                    let dst = &mut dst[first_x..first_x + src.len()];
+                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                } else {
+                    let dst = dst[first_x..].iter_mut().step_by(self.stride);
+                    dst.zip(src).for_each(|(d, &s)| *d += s);
                 }
             });
         }
-        ndarray::Array3::from_shape_vec((self.channels, self.height, self.width), x).expect("count")
     }
 
     /// For row `(c, i, j)` of `cols`, calls `f(image_row, first_x, cols_offset, ow_range)` for
