@@ -127,4 +127,4 @@ pub use custom::CustomOp;
 pub use error::{Error, Result};
 pub use graph::{Graph, Var};
 pub use kernels::MatmulBackend;
-pub use ops::{BatchNormMode, BatchStats};
+pub use ops::{BatchNormMode, BatchStats, BlockNorm, ConvBlockSpec};

@@ -9,5 +9,8 @@ mod reduce;
 mod shape;
 pub use norm::{BatchNormMode, BatchStats};
 pub(crate) mod conv;
+mod conv_block;
+pub use conv_block::{BlockNorm, ConvBlockSpec};
 mod dropout;
 mod pool;
+mod relu_pool;
