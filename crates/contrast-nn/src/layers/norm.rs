@@ -7,7 +7,7 @@
 //! the running statistics. Layer norm normalises each sample over its last axis with the
 //! biased variance and has no running statistics.
 
-use contrast_autodiff::{BatchNormMode, Graph, Var};
+use contrast_autodiff::{BatchNormMode, BatchStats, Graph, Var};
 use ndarray::{Array1, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, NdFloat, Zip};
 
 use super::check_input;
@@ -67,6 +67,48 @@ impl<A: NdFloat> BatchNorm<A> {
         Ok(self)
     }
 
+    /// Handles of `gamma` (`weight`) and `beta` (`bias`), shape `(C,)`.
+    pub fn params(&self) -> (Var, Var) {
+        (self.weight, self.bias)
+    }
+
+    /// The statistics a forward pass normalises with now: the batch's in training, the
+    /// running ones in evaluation.
+    pub fn mode(&self) -> BatchNormMode<'_, A> {
+        if self.training {
+            BatchNormMode::Train { eps: self.eps }
+        } else {
+            BatchNormMode::Eval {
+                mean: &self.running_mean,
+                var: &self.running_var,
+                eps: self.eps,
+            }
+        }
+    }
+
+    /// `running = (1 - momentum) running + momentum batch`, after a training-mode pass that
+    /// returned `stats` (a layer that fuses this batch norm into another op calls it).
+    pub fn update_running(&mut self, stats: &BatchStats<A>) {
+        let m = self.momentum;
+        let keep = A::one() - m;
+        Zip::from(&mut self.running_mean)
+            .and(&stats.mean)
+            .for_each(|r, &b| *r = keep * *r + m * b);
+        Zip::from(&mut self.running_var)
+            .and(&stats.var)
+            .for_each(|r, &b| *r = keep * *r + m * b);
+    }
+
+    /// Channels `C`.
+    pub fn channels(&self) -> usize {
+        self.running_mean.len()
+    }
+
+    /// Whether this layer normalises with batch statistics (training) now.
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
     /// Running mean per channel.
     pub fn running_mean(&self) -> &Array1<A> {
         &self.running_mean
@@ -100,29 +142,9 @@ impl<A: NdFloat> Module<A> for BatchNorm<A> {
             },
             |s| s.len() == rank && s[1] == c && s[0] >= min_n,
         )?;
-        if !self.training {
-            let mode = BatchNormMode::Eval {
-                mean: &self.running_mean,
-                var: &self.running_var,
-                eps: self.eps,
-            };
-            return Ok(g.batch_norm(x, self.weight, self.bias, mode)?.0);
-        }
-        let (y, stats) = g.batch_norm(
-            x,
-            self.weight,
-            self.bias,
-            BatchNormMode::Train { eps: self.eps },
-        )?;
+        let (y, stats) = g.batch_norm(x, self.weight, self.bias, self.mode())?;
         if let Some(s) = stats {
-            let m = self.momentum;
-            let keep = A::one() - m;
-            Zip::from(&mut self.running_mean)
-                .and(&s.mean)
-                .for_each(|r, &b| *r = keep * *r + m * b);
-            Zip::from(&mut self.running_var)
-                .and(&s.var)
-                .for_each(|r, &b| *r = keep * *r + m * b);
+            self.update_running(&s);
         }
         Ok(y)
     }
