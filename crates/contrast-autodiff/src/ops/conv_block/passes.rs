@@ -243,7 +243,7 @@ impl<A: NdFloat> Block<A> {
                         matmul_into_serial(self.wmat.t(), gzm, dm.expect("count"), false);
                         let dx = &mut dx[span(&r, self.in_len())];
                         for (i, img) in dx.chunks_exact_mut(self.in_len()).enumerate() {
-                            self.geo.col2im_into(&dcols[i * hw..], s * hw, img);
+                            self.geo.col2im_into(&mut dcols[i * hw..], s * hw, img);
                         }
                     }
                 }
