@@ -78,7 +78,12 @@ impl PoolGeometry {
             let top = oh * self.stride * w;
             for (ow, &code) in row.iter().enumerate() {
                 if code != DEAD {
-                    let (i, j) = (code as usize / k, code as usize % k);
+                    // 2x2 windows need no division to split the code.
+                    let (i, j) = if k == 2 {
+                        (usize::from(code >> 1), usize::from(code & 1))
+                    } else {
+                        (usize::from(code) / k, usize::from(code) % k)
+                    };
                     f(oh * self.out_w + ow, top + i * w + ow * self.stride + j);
                 }
             }
