@@ -6,7 +6,9 @@
 //!        -> recipe.after_step (momentum networks)
 //! ```
 //!
-//! [`Trainer::epoch`] walks one epoch; [`Trainer::step`] is one step. Everything random is
+//! [`Trainer::epoch`] walks one epoch; [`Trainer::step`] is one step. With `chunk_size` set,
+//! encode -> loss -> backward runs as a cached-gradient step ([`crate::cached`]): the batch is
+//! encoded in chunks, the loss once, with the same gradient in one chunk's memory. Everything random is
 //! keyed by `(seed, epoch, sample index, view)`, and every reduction has a fixed order, so a
 //! run gives the same parameters whatever the number of threads.
 
@@ -19,6 +21,7 @@ use contrast_nn::{Module, NamedParam};
 use rand::SeedableRng;
 
 use crate::batch::Batch;
+use crate::cached::{RecipeSplit, cached_backward};
 use crate::config::TrainConfig;
 use crate::device::Placement;
 use crate::error::Result;
@@ -161,6 +164,15 @@ impl Trainer {
     /// and returns the loss.
     fn loss_and_gradients(&mut self, batch: &Batch) -> Result<f32> {
         let gpu = self.placement.gpu.as_deref();
+        if let Some(chunk_size) = self.config.chunk_size {
+            let mut split = RecipeSplit {
+                recipe: &mut self.recipe,
+                batch,
+                config: &self.config,
+                gpu,
+            };
+            return cached_backward(&mut self.g, &mut self.model, &mut split, chunk_size);
+        }
         let encoded = self.recipe.encode(&mut self.g, &mut self.model, batch)?;
         let loss = self
             .recipe
