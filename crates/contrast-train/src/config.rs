@@ -135,7 +135,8 @@ pub struct TrainConfig {
     pub checkpoint_every: usize,
     // Cached-gradient steps (see `crate::cached`).
     /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
-    /// same gradient); unset: the whole batch in one graph.
+    /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
+    /// whole batch in one graph.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunk_size: Option<usize>,
 }
