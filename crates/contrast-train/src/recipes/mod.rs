@@ -123,7 +123,9 @@ impl Recipe {
 
     /// Only the blocks that carry gradient ([`Encoded::rows`]) of `batch`: what the second
     /// pass of a cached-gradient step recomputes. Momentum networks do not run, so MoCo's key
-    /// encoder and BYOL's target see each sample once per step.
+    /// encoder and BYOL's target see each sample once per step. A recipe without frozen
+    /// blocks needs no arm here (its `encode` is all rows); one with a momentum network adds
+    /// one, or its network runs (and moves its running statistics) twice per step.
     pub fn encode_rows(
         &mut self,
         g: &mut Graph<f32>,
