@@ -130,7 +130,9 @@ pub fn supcon_op<A: NdFloat>(
     labels: &[usize],
     config: &SupConConfig,
 ) -> Result<Var> {
-    single(g, z, "supcon", |z| crate::supcon(z, labels, config))
+    single(g, z, "supcon", |z| {
+        crate::supcon(z, labels, config).map(LossGrad::from)
+    })
 }
 
 /// [`crate::nt_xent_pairs`] as a graph node.
@@ -141,7 +143,7 @@ pub fn nt_xent_pairs_op<A: NdFloat>(
     config: &SoftmaxConfig,
 ) -> Result<Var> {
     single(g, z, "nt_xent_pairs", |z| {
-        crate::nt_xent_pairs(z, labels, config)
+        crate::nt_xent_pairs(z, labels, config).map(LossGrad::from)
     })
 }
 
@@ -153,7 +155,7 @@ pub fn positives_in_log_op<A: NdFloat>(
     config: &SoftmaxConfig,
 ) -> Result<Var> {
     single(g, z, "positives_in_log", |z| {
-        crate::positives_in_log(z, labels, config)
+        crate::positives_in_log(z, labels, config).map(LossGrad::from)
     })
 }
 
@@ -165,7 +167,7 @@ pub fn triplet_margin_labels_op<A: NdFloat>(
     config: &LabelTripletConfig,
 ) -> Result<Var> {
     single(g, z, "triplet_margin_labels", |z| {
-        crate::triplet_margin_labels(z, labels, config)
+        crate::triplet_margin_labels(z, labels, config).map(LossGrad::from)
     })
 }
 
@@ -177,7 +179,7 @@ pub fn contrastive_margin_op<A: NdFloat>(
     config: &ContrastiveMarginConfig,
 ) -> Result<Var> {
     single(g, z, "contrastive_margin", |z| {
-        crate::contrastive_margin(z, labels, config)
+        crate::contrastive_margin(z, labels, config).map(LossGrad::from)
     })
 }
 

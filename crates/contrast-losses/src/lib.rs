@@ -80,10 +80,12 @@ pub use debiased::{DebiasedConfig, debiased};
 pub use error::{Error, Result};
 pub use hard_negative::{HardNegativeConfig, hard_negative};
 pub use info_nce::{InfoNceConfig, InfoNceGrad, info_nce};
+pub use labels::anchors_without_positive;
 pub use multi_positive::{nt_xent_pairs, positives_in_log};
 pub use nt_xent::{NtXentConfig, nt_xent};
 pub use output::{
-    AUTO_TILED_ABOVE, Evaluation, LossGrad, PairLossGrad, Reduction, SoftmaxConfig, TileSize,
+    AUTO_TILED_ABOVE, Evaluation, LabelLossGrad, LossGrad, NoPositive, PairLossGrad, Reduction,
+    SoftmaxConfig, TileSize,
 };
 pub use supcon::{SupConConfig, supcon};
 pub use triplet::{

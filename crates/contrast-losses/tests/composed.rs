@@ -178,21 +178,32 @@ fn multi_positive_forms_composed() {
                 g.mul_scalar(diff, 1.0 / pairs.len() as f64).unwrap()
             },
         );
-        if (0..n).all(|i| (0..n).any(|j| j != i && y[j] == y[i])) {
-            let out = positives_in_log(z.view(), &y, &cfg).unwrap();
-            agree(
-                "positives_in_log",
-                &[&z],
-                (out.loss, vec![&out.grad]),
-                |g, v| {
-                    let (_, s) = logits(g, v[0], 0.4);
-                    let all = masked_lse(g, s, n, n, |i, j| i != j);
-                    let pos = masked_lse(g, s, n, n, |i, j| i != j && y[i] == y[j]);
-                    let diff = g.sub(all, pos).unwrap();
-                    g.mean_all(diff).unwrap()
-                },
-            );
-        }
+        // Anchors without a positive (label 3 of the first set) are skipped: the mean runs
+        // over the others, here as a weighted sum over the anchors that have one.
+        let has_positive: Vec<bool> = (0..n)
+            .map(|i| (0..n).any(|j| j != i && y[j] == y[i]))
+            .collect();
+        let included: Vec<usize> = (0..n).filter(|&i| has_positive[i]).collect();
+        let out = positives_in_log(z.view(), &y, &cfg).unwrap();
+        let singles: Vec<usize> = (0..n).filter(|&i| !has_positive[i]).collect();
+        assert_eq!(out.skipped, singles);
+        agree(
+            "positives_in_log",
+            &[&z],
+            (out.loss, vec![&out.grad]),
+            |g, v| {
+                let (_, s) = logits(g, v[0], 0.4);
+                let s = g.index_select(s, &included).unwrap();
+                let m = included.len();
+                let all = masked_lse(g, s, m, n, |r, j| included[r] != j);
+                let pos = masked_lse(g, s, m, n, |r, j| {
+                    let i = included[r];
+                    i != j && y[i] == y[j]
+                });
+                let diff = g.sub(all, pos).unwrap();
+                g.mean_all(diff).unwrap()
+            },
+        );
     }
 }
 
@@ -286,7 +297,7 @@ fn margin_losses_over_labels_composed() {
         let cfg = ContrastiveMarginConfig {
             pos_margin: 0.3,
             neg_margin: 1.2,
-            normalize: true,
+            ..Default::default()
         };
         let out = contrastive_margin(z.view(), &y, &cfg).unwrap();
         let pairs = |pos: bool| -> Vec<(usize, usize)> {

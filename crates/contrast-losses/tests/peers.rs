@@ -22,7 +22,10 @@ fn back<A: NdFloat>(m: &Array2<A>) -> Array2<f64> {
 }
 
 /// The loss (a vector for reduction 'none') and the named gradients of one case.
-fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> (Vec<f64>, Vec<(&'static str, Array2<f64>)>) {
+type Evaluated = (Vec<f64>, Vec<(&'static str, Array2<f64>)>);
+
+/// Evaluates one fixture case with our implementation.
+fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> Evaluated {
     let p = &case["params"];
     let f = |k: &str| p[k].as_f64().unwrap();
     let input = |k: &str| matrix::<A>(&case["inputs"][k]);
@@ -35,12 +38,13 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> (Vec<f64>, Vec<(&'static s
     } else {
         Evaluation::Dense
     };
-    let one = |out: LossGrad<A>| {
+    fn one<A: NdFloat>(out: impl Into<LossGrad<A>>) -> Evaluated {
+        let out = out.into();
         (
             vec![out.loss.to_f64().unwrap()],
             vec![("z", back(&out.grad))],
         )
-    };
+    }
     match case["kind"].as_str().unwrap() {
         "nt_xent" => one(nt_xent(
             input("z").view(),
@@ -93,7 +97,7 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> (Vec<f64>, Vec<(&'static s
             let cfg = ContrastiveMarginConfig {
                 pos_margin: f("pos_margin"),
                 neg_margin: f("neg_margin"),
-                normalize: true,
+                ..ContrastiveMarginConfig::default()
             };
             one(contrastive_margin(input("z").view(), &labels, &cfg).unwrap())
         }

@@ -67,11 +67,15 @@ fn label_losses() -> Vec<(&'static str, LabelLoss)> {
     vec![
         (
             "supcon",
-            Box::new(|z, y| supcon(z, y, &SupConConfig::new(0.3)).unwrap()),
+            Box::new(|z, y| supcon(z, y, &SupConConfig::new(0.3)).unwrap().into()),
         ),
         (
             "nt_xent_pairs",
-            Box::new(|z, y| nt_xent_pairs(z, y, &SoftmaxConfig::new(0.3)).unwrap()),
+            Box::new(|z, y| {
+                nt_xent_pairs(z, y, &SoftmaxConfig::new(0.3))
+                    .unwrap()
+                    .into()
+            }),
         ),
         (
             "triplet_labels",
@@ -85,11 +89,16 @@ fn label_losses() -> Vec<(&'static str, LabelLoss)> {
                     },
                 )
                 .unwrap()
+                .into()
             }),
         ),
         (
             "contrastive",
-            Box::new(|z, y| contrastive_margin(z, y, &ContrastiveMarginConfig::default()).unwrap()),
+            Box::new(|z, y| {
+                contrastive_margin(z, y, &ContrastiveMarginConfig::default())
+                    .unwrap()
+                    .into()
+            }),
         ),
     ]
 }

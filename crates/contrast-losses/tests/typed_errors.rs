@@ -212,7 +212,11 @@ fn bad_input_is_a_typed_error() {
         Err(Error::NoNegative { .. })
     ));
     assert!(matches!(
-        positives_in_log(z.view(), &[0, 0, 1, 1, 2, 3], &SoftmaxConfig::default()),
+        positives_in_log(
+            z.view(),
+            &[0, 0, 1, 1, 2, 3],
+            &SoftmaxConfig::default().no_positive(NoPositive::Error)
+        ),
         Err(Error::NoPositive { anchor: 4, .. })
     ));
     assert!(matches!(
