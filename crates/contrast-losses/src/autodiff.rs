@@ -24,17 +24,21 @@
 
 use crate::error::{Error, Result};
 use crate::{
-    AlignmentConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig, HardNegativeConfig,
-    InfoNceConfig, LabelTripletConfig, LossGrad, NtXentConfig, Reduction, SoftmaxConfig,
-    SupConConfig, TripletConfig, UniformityConfig,
+    AlignmentConfig, BarlowTwinsConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig,
+    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, LossGrad, NtXentConfig, PairLossGrad,
+    Reduction, SoftmaxConfig, SupConConfig, TripletConfig, UniformityConfig, VicRegConfig,
 };
 use contrast_autodiff::{CustomOp, Graph, Var};
-use ndarray::{Array2, ArrayD, ArrayView2, Ix2, NdFloat};
+use ndarray::{Array2, ArrayD, ArrayView2, Ix2, IxDyn, NdFloat};
+
+mod learned;
+pub use learned::*;
 
 /// The backward rule of a precomputed loss: stored gradients times the upstream gradient.
 struct Precomputed<A> {
     name: &'static str,
-    grads: Vec<Option<Array2<A>>>,
+    /// One per input, each of its input's shape (a matrix, or a scalar parameter).
+    grads: Vec<Option<ArrayD<A>>>,
     /// The value is a per-row vector (triplets with no reduction): scale row i by g_out[i].
     per_row: bool,
 }
@@ -58,11 +62,11 @@ impl<A: NdFloat> CustomOp<A> for Precomputed<A> {
                     if self.per_row {
                         let col = grad_output
                             .view()
-                            .into_shape_with_order((g.nrows(), 1))
+                            .into_shape_with_order(IxDyn(&[g.shape()[0], 1]))
                             .expect("one upstream value per row");
-                        (g * &col).into_dyn()
+                        g * &col
                     } else {
-                        (g * grad_output.iter().next().copied().unwrap_or_else(A::zero)).into_dyn()
+                        g * grad_output.iter().next().copied().unwrap_or_else(A::zero)
                     }
                 })
             })
@@ -87,15 +91,20 @@ pub(crate) fn matrix<'g, A: NdFloat>(
         })
 }
 
+/// A matrix gradient as a stored node gradient.
+fn stored<A>(grad: Array2<A>) -> Option<ArrayD<A>> {
+    Some(grad.into_dyn())
+}
+
 /// Records a scalar loss node over `inputs` with their gradients.
 fn record<A: NdFloat>(
     g: &mut Graph<A>,
     name: &'static str,
     inputs: &[Var],
     loss: A,
-    grads: Vec<Option<Array2<A>>>,
+    grads: Vec<Option<ArrayD<A>>>,
 ) -> Result<Var> {
-    let value = ArrayD::from_elem(ndarray::IxDyn(&[]), loss);
+    let value = ArrayD::from_elem(IxDyn(&[]), loss);
     Ok(g.custom(
         inputs,
         value,
@@ -115,7 +124,7 @@ pub(crate) fn single<A: NdFloat>(
     loss: impl FnOnce(ArrayView2<A>) -> Result<LossGrad<A>>,
 ) -> Result<Var> {
     let out = loss(matrix(g, z, name)?)?;
-    record(g, name, &[z], out.loss, vec![Some(out.grad)])
+    record(g, name, &[z], out.loss, vec![stored(out.grad)])
 }
 
 /// [`crate::nt_xent()`] as a graph node.
@@ -211,6 +220,18 @@ pub fn uniformity_op<A: NdFloat>(
     single(g, x, "uniformity", |x| crate::uniformity(x, config))
 }
 
+/// Two-input losses: evaluate on the nodes' values, record the node.
+fn pair<A: NdFloat>(
+    g: &mut Graph<A>,
+    (x, y): (Var, Var),
+    (name, x_what, y_what): (&'static str, &'static str, &'static str),
+    loss: impl FnOnce(ArrayView2<A>, ArrayView2<A>) -> Result<PairLossGrad<A>>,
+) -> Result<Var> {
+    let out = loss(matrix(g, x, x_what)?, matrix(g, y, y_what)?)?;
+    let grads = vec![stored(out.grad_x), stored(out.grad_y)];
+    record(g, name, &[x, y], out.loss, grads)
+}
+
 /// [`crate::alignment`] as a graph node over `x` and `y`.
 pub fn alignment_op<A: NdFloat>(
     g: &mut Graph<A>,
@@ -218,18 +239,30 @@ pub fn alignment_op<A: NdFloat>(
     y: Var,
     config: &AlignmentConfig,
 ) -> Result<Var> {
-    let out = crate::alignment(
-        matrix(g, x, "alignment x")?,
-        matrix(g, y, "alignment y")?,
-        config,
-    )?;
-    record(
-        g,
-        "alignment",
-        &[x, y],
-        out.loss,
-        vec![Some(out.grad_x), Some(out.grad_y)],
-    )
+    let names = ("alignment", "alignment x", "alignment y");
+    pair(g, (x, y), names, |x, y| crate::alignment(x, y, config))
+}
+
+/// [`crate::vicreg()`] as a graph node over the two views `a` and `b`.
+pub fn vicreg_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    a: Var,
+    b: Var,
+    config: &VicRegConfig,
+) -> Result<Var> {
+    let names = ("vicreg", "vicreg a", "vicreg b");
+    pair(g, (a, b), names, |a, b| crate::vicreg(a, b, config))
+}
+
+/// [`crate::barlow_twins()`] as a graph node over the two views `a` and `b`.
+pub fn barlow_twins_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    a: Var,
+    b: Var,
+    config: &BarlowTwinsConfig,
+) -> Result<Var> {
+    let names = ("barlow_twins", "barlow_twins a", "barlow_twins b");
+    pair(g, (a, b), names, |a, b| crate::barlow_twins(a, b, config))
 }
 
 /// [`crate::info_nce()`] as a graph node over queries, keys and (optionally) negatives.
@@ -250,10 +283,10 @@ pub fn info_nce_op<A: NdFloat>(
         config,
     )?;
     let mut inputs = vec![q, k];
-    let mut grads = vec![Some(out.grad_query), Some(out.grad_key)];
+    let mut grads = vec![stored(out.grad_query), stored(out.grad_key)];
     if let Some(n) = negatives {
         inputs.push(n);
-        grads.push(out.grad_negatives);
+        grads.push(out.grad_negatives.map(Array2::into_dyn));
     }
     record(g, "info_nce", &inputs, out.loss, grads)
 }
@@ -274,9 +307,9 @@ pub fn triplet_margin_op<A: NdFloat>(
         config,
     )?;
     let grads = vec![
-        Some(out.grad_anchor),
-        Some(out.grad_positive),
-        Some(out.grad_negative),
+        stored(out.grad_anchor),
+        stored(out.grad_positive),
+        stored(out.grad_negative),
     ];
     let inputs = [anchor, positive, negative];
     if config.reduction != Reduction::None {

@@ -51,6 +51,8 @@
 pub mod align_uniform;
 #[cfg(feature = "autodiff")]
 pub mod autodiff;
+pub mod barlow_twins;
+mod batch_statistics;
 pub mod contrastive_margin;
 pub mod dcl;
 pub mod debiased;
@@ -66,14 +68,17 @@ pub mod normalize;
 pub mod nt_xent;
 pub mod output;
 mod row_softmax;
+pub mod siglip;
 mod similarity;
 pub mod supcon;
 mod tile_pairs;
 pub mod tiled;
 pub mod triplet;
 mod validate;
+pub mod vicreg;
 
 pub use align_uniform::{AlignmentConfig, UniformityConfig, alignment, uniformity};
+pub use barlow_twins::{BarlowTwinsConfig, barlow_twins};
 pub use contrastive_margin::{ContrastiveMarginConfig, contrastive_margin};
 pub use dcl::{DclConfig, DclWeight, dcl};
 pub use debiased::{DebiasedConfig, debiased};
@@ -87,11 +92,13 @@ pub use output::{
     AUTO_TILED_ABOVE, Evaluation, LabelLossGrad, LossGrad, NoPositive, PairLossGrad, Reduction,
     SoftmaxConfig, TileSize,
 };
+pub use siglip::{SIGLIP_INIT_BIAS, SIGLIP_INIT_LOG_SCALE, SigLipConfig, SigLipGrad, siglip};
 pub use supcon::{SupConConfig, supcon};
 pub use triplet::{
     LabelTripletConfig, TripletConfig, TripletGrad, TripletMean, triplet_margin,
     triplet_margin_labels,
 };
+pub use vicreg::{VicRegConfig, vicreg};
 
 #[cfg(feature = "gpu")]
 pub mod gpu;

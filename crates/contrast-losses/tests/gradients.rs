@@ -143,6 +143,48 @@ proptest! {
     }
 
     #[test]
+    fn siglip_inputs_scale_and_bias(
+        (x, y) in (1usize..6, 1usize..6).prop_flat_map(|(n, d)| (matrix(n, d), matrix(n, d))),
+        t in -1.0f64..3.0, b in -12.0f64..4.0, normalize: bool,
+    ) {
+        let cfg = SigLipConfig { normalize };
+        let out = siglip(x.view(), y.view(), t, b, &cfg).unwrap();
+        assert_gradient("siglip x", &x, &out.grad_x, |v| siglip(v, y.view(), t, b, &cfg).unwrap().loss);
+        assert_gradient("siglip y", &y, &out.grad_y, |v| siglip(x.view(), v, t, b, &cfg).unwrap().loss);
+        assert_scalar_gradient("siglip t", t, out.grad_log_scale, |t| siglip(x.view(), y.view(), t, b, &cfg).unwrap().loss);
+        assert_scalar_gradient("siglip b", b, out.grad_bias, |b| siglip(x.view(), y.view(), t, b, &cfg).unwrap().loss);
+    }
+
+    #[test]
+    fn vicreg_both_views(
+        (a, b) in view_pair(),
+        lambda in 0.0f64..30.0, mu in 0.0f64..30.0, nu in 0.0f64..3.0,
+    ) {
+        let cfg = VicRegConfig { lambda, mu, nu, ..VicRegConfig::default() };
+        // Away from the variance hinge sqrt(v_j + eps) = 1, where it is not differentiable.
+        let near_hinge = |x: &ndarray::Array2<f64>| {
+            let n = x.nrows() as f64;
+            x.columns().into_iter().any(|c| {
+                let m = c.sum() / n;
+                let v = c.iter().map(|&x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+                ((v + cfg.eps).sqrt() - 1.0).abs() < 1e-3
+            })
+        };
+        prop_assume!(!near_hinge(&a) && !near_hinge(&b));
+        let out = vicreg(a.view(), b.view(), &cfg).unwrap();
+        assert_gradient("vicreg a", &a, &out.grad_x, |v| vicreg(v, b.view(), &cfg).unwrap().loss);
+        assert_gradient("vicreg b", &b, &out.grad_y, |v| vicreg(a.view(), v, &cfg).unwrap().loss);
+    }
+
+    #[test]
+    fn barlow_twins_both_views((a, b) in view_pair(), lambda in 0.0f64..0.5) {
+        let cfg = BarlowTwinsConfig { lambda, ..BarlowTwinsConfig::default() };
+        let out = barlow_twins(a.view(), b.view(), &cfg).unwrap();
+        assert_gradient("barlow a", &a, &out.grad_x, |v| barlow_twins(v, b.view(), &cfg).unwrap().loss);
+        assert_gradient("barlow b", &b, &out.grad_y, |v| barlow_twins(a.view(), v, &cfg).unwrap().loss);
+    }
+
+    #[test]
     fn uniformity_gradient(x in (2usize..8, 2usize..6).prop_flat_map(|(n, d)| matrix(n, d)), t in 0.5f64..3.0, normalize: bool) {
         let cfg = UniformityConfig { t, normalize };
         let out = uniformity(x.view(), &cfg).unwrap();

@@ -129,6 +129,24 @@ fn multi_input_losses_as_nodes() {
         &[&o.grad_query, &o.grad_key, &dn],
         |g, v| info_nce_op(g, v[0], v[1], Some(v[2]), &cfg).unwrap(),
     );
+    let vc = VicRegConfig::default();
+    let o = vicreg(x.view(), y.view(), &vc).unwrap();
+    check(
+        "vicreg",
+        &[&x, &y],
+        o.loss,
+        &[&o.grad_x, &o.grad_y],
+        |g, v| vicreg_op(g, v[0], v[1], &vc).unwrap(),
+    );
+    let bc = BarlowTwinsConfig::default();
+    let o = barlow_twins(x.view(), y.view(), &bc).unwrap();
+    check(
+        "barlow_twins",
+        &[&x, &y],
+        o.loss,
+        &[&o.grad_x, &o.grad_y],
+        |g, v| barlow_twins_op(g, v[0], v[1], &bc).unwrap(),
+    );
     let tc = TripletConfig::default();
     let o = triplet_margin(x.view(), y.view(), n.slice(ndarray::s![..4, ..]), &tc).unwrap();
     let n4 = n.slice(ndarray::s![..4, ..]).to_owned();
@@ -186,5 +204,49 @@ fn a_non_matrix_node_is_a_shape_error() {
     assert!(matches!(
         nt_xent_op(&mut g, ok, &NtXentConfig::default()),
         Err(Error::OddRows { rows: 3, .. })
+    ));
+}
+
+/// SigLIP's node takes the log-scale and bias as one-element nodes (shape `[]` or `[1]`)
+/// and gives their gradients back in that shape, scaled by the upstream gradient.
+#[test]
+fn siglip_node_learns_scale_and_bias() {
+    let (x, y) = (batch(4, 3), batch(5, 3).slice_move(ndarray::s![1.., ..]));
+    let cfg = SigLipConfig::default();
+    let (t, b) = (SIGLIP_INIT_LOG_SCALE, SIGLIP_INIT_BIAS);
+    let o = siglip(x.view(), y.view(), t, b, &cfg).unwrap();
+    for shape in [vec![], vec![1]] {
+        let mut g = Graph::new();
+        let (vx, vy) = (g.param(x.clone().into_dyn()), g.param(y.clone().into_dyn()));
+        let vt = g.param(ArrayD::from_elem(IxDyn(&shape), t));
+        let vb = g.param(ArrayD::from_elem(IxDyn(&shape), b));
+        let node = siglip_op(&mut g, vx, vy, vt, vb, &cfg).unwrap();
+        assert_eq!(
+            g.value(node).iter().copied().collect::<Vec<_>>(),
+            vec![o.loss]
+        );
+        let scaled = g.mul_scalar(node, 3.0).unwrap();
+        g.backward(scaled).unwrap();
+        let (dt, db) = (g.grad(vt).unwrap(), g.grad(vb).unwrap());
+        assert_eq!(dt.shape(), shape.as_slice());
+        assert!((dt.iter().next().unwrap() - 3.0 * o.grad_log_scale).abs() < 1e-12);
+        assert!((db.iter().next().unwrap() - 3.0 * o.grad_bias).abs() < 1e-12);
+        let dx = g.grad(vx).unwrap();
+        assert!(
+            dx.iter()
+                .zip(&o.grad_x)
+                .all(|(a, b)| (a - 3.0 * b).abs() < 1e-12)
+        );
+    }
+    let mut g = Graph::new();
+    let (vx, vy) = (g.param(x.into_dyn()), g.param(y.into_dyn()));
+    let two = g.param(ArrayD::zeros(IxDyn(&[2])));
+    let vb = g.param(ArrayD::zeros(IxDyn(&[])));
+    assert!(matches!(
+        siglip_op(&mut g, vx, vy, two, vb, &cfg),
+        Err(Error::Shape {
+            what: "siglip log_scale",
+            ..
+        })
     ));
 }

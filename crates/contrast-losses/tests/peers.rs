@@ -1,4 +1,5 @@
-//! Agreement with the peer libraries: torch, pytorch-metric-learning and lightly.
+//! Agreement with the peer libraries: torch, pytorch-metric-learning, lightly, and
+//! open_clip's SigLIP formula written in torch.
 //!
 //! `fixtures/peers.json` holds inputs, loss values and input gradients computed by the
 //! peers in float64 by `fixtures/make_fixtures.py` (versions in its `meta`). Each case is
@@ -11,7 +12,11 @@ use serde_json::Value;
 
 const FIXTURES: &str = include_str!("fixtures/peers.json");
 
+/// A matrix from nested lists; a number (a scalar parameter or its gradient) is `1 x 1`.
 fn matrix<A: NdFloat>(v: &Value) -> Array2<A> {
+    if let Some(x) = v.as_f64() {
+        return Array2::from_elem((1, 1), A::from(x).unwrap());
+    }
     let rows: Vec<Vec<f64>> = serde_json::from_value(v.clone()).unwrap();
     let (n, d) = (rows.len(), rows[0].len());
     Array2::from_shape_fn((n, d), |(i, j)| A::from(rows[i][j]).unwrap())
@@ -38,6 +43,10 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> Evaluated {
     } else {
         Evaluation::Dense
     };
+    fn pair<A: NdFloat>(out: PairLossGrad<A>) -> Evaluated {
+        let grads = vec![("a", back(&out.grad_x)), ("b", back(&out.grad_y))];
+        (vec![out.loss.to_f64().unwrap()], grads)
+    }
     fn one<A: NdFloat>(out: impl Into<LossGrad<A>>) -> Evaluated {
         let out = out.into();
         (
@@ -149,6 +158,44 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> Evaluated {
             ];
             (vec![out.loss.to_f64().unwrap()], grads)
         }
+        "siglip" => {
+            let scalar = |k: &str| A::from(case["inputs"][k].as_f64().unwrap()).unwrap();
+            let cfg = SigLipConfig {
+                normalize: p["normalize"].as_bool().unwrap(),
+            };
+            let out = siglip(
+                input("x").view(),
+                input("y").view(),
+                scalar("log_scale"),
+                scalar("bias"),
+                &cfg,
+            )
+            .unwrap();
+            let one = |v: A| Array2::from_elem((1, 1), v.to_f64().unwrap());
+            let grads = vec![
+                ("x", back(&out.grad_x)),
+                ("y", back(&out.grad_y)),
+                ("log_scale", one(out.grad_log_scale)),
+                ("bias", one(out.grad_bias)),
+            ];
+            (vec![out.loss.to_f64().unwrap()], grads)
+        }
+        "vicreg" => {
+            let cfg = VicRegConfig {
+                lambda: f("lambda"),
+                mu: f("mu"),
+                nu: f("nu"),
+                eps: f("eps"),
+            };
+            pair(vicreg(input("a").view(), input("b").view(), &cfg).unwrap())
+        }
+        "barlow_twins" => {
+            let cfg = BarlowTwinsConfig {
+                lambda: f("lambda"),
+                ..BarlowTwinsConfig::default()
+            };
+            pair(barlow_twins(input("a").view(), input("b").view(), &cfg).unwrap())
+        }
         other => panic!("fixture kind {other} has no evaluator"),
     }
 }
@@ -220,6 +267,9 @@ fn fixture_covers_every_peer_kind() {
         "dcl",
         "dclw",
         "info_nce",
+        "siglip",
+        "vicreg",
+        "barlow_twins",
     ] {
         assert!(kinds.contains(k), "no fixture of kind {k}");
     }
