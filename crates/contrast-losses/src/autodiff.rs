@@ -25,8 +25,9 @@
 use crate::error::{Error, Result};
 use crate::{
     AlignmentConfig, BarlowTwinsConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig,
-    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, LossGrad, NtXentConfig, PairLossGrad,
-    Reduction, SoftmaxConfig, SupConConfig, TripletConfig, UniformityConfig, VicRegConfig,
+    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, LossGrad, NegativeMask, NtXentConfig,
+    PairLossGrad, Reduction, SoftmaxConfig, SupConConfig, TripletConfig, UniformityConfig,
+    VicRegConfig,
 };
 use contrast_autodiff::{CustomOp, Graph, Var};
 use ndarray::{Array2, ArrayD, ArrayView2, Ix2, IxDyn, NdFloat};
@@ -132,6 +133,19 @@ pub fn nt_xent_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &NtXentConfig) -
     single(g, z, "nt_xent", |z| crate::nt_xent(z, config))
 }
 
+/// [`crate::nt_xent_masked`] as a graph node: NT-Xent whose anchors keep only the
+/// negatives `mask` allows.
+pub fn nt_xent_masked_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    z: Var,
+    mask: &NegativeMask,
+    config: &NtXentConfig,
+) -> Result<Var> {
+    single(g, z, "nt_xent", |z| {
+        crate::nt_xent_masked(z, mask, config).map(LossGrad::from)
+    })
+}
+
 /// [`crate::supcon()`] as a graph node.
 pub fn supcon_op<A: NdFloat>(
     g: &mut Graph<A>,
@@ -195,6 +209,16 @@ pub fn contrastive_margin_op<A: NdFloat>(
 /// [`crate::dcl()`] as a graph node.
 pub fn dcl_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &DclConfig) -> Result<Var> {
     single(g, z, "dcl", |z| crate::dcl(z, config))
+}
+
+/// [`crate::dcl_masked`] as a graph node.
+pub fn dcl_masked_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    z: Var,
+    mask: &NegativeMask,
+    config: &DclConfig,
+) -> Result<Var> {
+    single(g, z, "dcl", |z| crate::dcl_masked(z, mask, config))
 }
 
 /// [`crate::debiased()`] as a graph node.

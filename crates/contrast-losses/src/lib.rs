@@ -64,6 +64,7 @@ mod labels;
 pub mod log_sum_exp;
 mod matmul;
 pub mod multi_positive;
+pub mod negative_mask;
 pub mod normalize;
 pub mod nt_xent;
 pub mod output;
@@ -80,14 +81,15 @@ pub mod vicreg;
 pub use align_uniform::{AlignmentConfig, UniformityConfig, alignment, uniformity};
 pub use barlow_twins::{BarlowTwinsConfig, barlow_twins};
 pub use contrastive_margin::{ContrastiveMarginConfig, contrastive_margin};
-pub use dcl::{DclConfig, DclWeight, dcl};
+pub use dcl::{DclConfig, DclWeight, dcl, dcl_masked};
 pub use debiased::{DebiasedConfig, debiased};
 pub use error::{Error, Result};
 pub use hard_negative::{HardNegativeConfig, hard_negative};
 pub use info_nce::{InfoNceConfig, InfoNceGrad, info_nce};
 pub use labels::anchors_without_positive;
 pub use multi_positive::{nt_xent_pairs, positives_in_log};
-pub use nt_xent::{NtXentConfig, nt_xent};
+pub use negative_mask::NegativeMask;
+pub use nt_xent::{NtXentConfig, NtXentOutput, nt_xent, nt_xent_masked};
 pub use output::{
     AUTO_TILED_ABOVE, Evaluation, LabelLossGrad, LossGrad, NoPositive, PairLossGrad, Reduction,
     SoftmaxConfig, TileSize,

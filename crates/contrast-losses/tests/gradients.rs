@@ -23,6 +23,26 @@ proptest! {
     }
 
     #[test]
+    fn nt_xent_temperature(z in two_view(), t in 0.2f64..1.0, normalize: bool, tiled: bool) {
+        let evaluation = if tiled { Evaluation::Tiled(TileSize { rows: 3, cols: 2 }) } else { Evaluation::Dense };
+        let cfg = |t| NtXentConfig::new(t).normalize(normalize).evaluation(evaluation);
+        let out = nt_xent_masked(z.view(), &NegativeMask::All, &cfg(t)).unwrap();
+        assert_scalar_gradient("nt_xent T", t, out.grad_temperature, |t| nt_xent(z.view(), &cfg(t)).unwrap().loss);
+    }
+
+    #[test]
+    fn nt_xent_and_dcl_masked((z, keep) in two_view_masked(), t in 0.2f64..1.0, normalize: bool) {
+        let mask = NegativeMask::Keep(keep.view());
+        let cfg = |t| NtXentConfig::new(t).normalize(normalize);
+        let out = nt_xent_masked(z.view(), &mask, &cfg(t)).unwrap();
+        assert_gradient("nt_xent masked", &z, &out.grad, |v| nt_xent_masked(v, &mask, &cfg(t)).unwrap().loss);
+        assert_scalar_gradient("nt_xent masked T", t, out.grad_temperature, |t| nt_xent_masked(z.view(), &mask, &cfg(t)).unwrap().loss);
+        let dcfg = DclConfig { temperature: t, normalize, ..DclConfig::default() };
+        let out = dcl_masked(z.view(), &mask, &dcfg).unwrap();
+        assert_gradient("dcl masked", &z, &out.grad, |v| dcl_masked(v, &mask, &dcfg).unwrap().loss);
+    }
+
+    #[test]
     fn info_nce_all_inputs(
         (q, k, neg) in (1usize..5, 0usize..5, 2usize..5).prop_flat_map(|(b, kq, d)| (matrix(b, d), matrix(b, d), matrix(kq, d))),
         t in 0.2f64..1.0, normalize: bool, in_batch: bool, tiled: bool,
@@ -37,6 +57,8 @@ proptest! {
         if let Some(dn) = &out.grad_negatives {
             assert_gradient("info_nce negatives", &neg, dn, |v| info_nce(q.view(), k.view(), Some(v), &cfg).unwrap().loss);
         }
+        let at = |t| InfoNceConfig { temperature: t, ..cfg };
+        assert_scalar_gradient("info_nce T", t, out.grad_temperature, |t| info_nce(q.view(), k.view(), negs, &at(t)).unwrap().loss);
     }
 
     #[test]

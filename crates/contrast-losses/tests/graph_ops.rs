@@ -250,3 +250,63 @@ fn siglip_node_learns_scale_and_bias() {
         })
     ));
 }
+
+#[test]
+fn masked_nodes_and_log_scale_nodes() {
+    let z = batch(8, 3);
+    let ids = [1u64, 2, 1, 3];
+    let mask = NegativeMask::SameInstance(&ids);
+    let cfg = NtXentConfig::new(0.3);
+    let o = nt_xent_masked(z.view(), &mask, &cfg).unwrap();
+    check("nt_xent masked", &[&z], o.loss, &[&o.grad], |g, v| {
+        nt_xent_masked_op(g, v[0], &mask, &cfg).unwrap()
+    });
+    let dc = DclConfig::default();
+    let o = dcl_masked(z.view(), &mask, &dc).unwrap();
+    check("dcl masked", &[&z], o.loss, &[&o.grad], |g, v| {
+        dcl_masked_op(g, v[0], &mask, &dc).unwrap()
+    });
+    // The log-scale node at t = -ln 0.3 is the node at T = 0.3, and dL/dt = -T dL/dT.
+    let o = nt_xent_masked(z.view(), &mask, &cfg).unwrap();
+    let mut g = Graph::new();
+    let v = g.param(z.clone().into_dyn());
+    let t = g.param(ndarray::arr0(-(0.3f64.ln())).into_dyn());
+    let node = nt_xent_log_scale_op(&mut g, v, t, &mask, &NtXentConfig::new(9.0)).unwrap();
+    let value = g.backward(node).unwrap();
+    assert!((value - o.loss).abs() < 1e-12);
+    let dt = g.grad(t).unwrap()[[]];
+    assert!((dt + 0.3 * o.grad_temperature).abs() < 1e-12, "{dt}");
+    for bad in [f64::NAN, f64::INFINITY] {
+        let tb = g.param(ndarray::arr0(bad).into_dyn());
+        assert!(matches!(
+            nt_xent_log_scale_op(&mut g, v, tb, &mask, &cfg),
+            Err(Error::Parameter {
+                name: "log_scale",
+                ..
+            })
+        ));
+        assert!(matches!(
+            info_nce_log_scale_op(
+                &mut g,
+                v,
+                v,
+                None,
+                tb,
+                &InfoNceConfig::default().in_batch(true)
+            ),
+            Err(Error::Parameter {
+                name: "log_scale",
+                ..
+            })
+        ));
+    }
+    // exp(-t) underflows to 0: not a usable temperature.
+    let tiny = g.param(ndarray::arr0(800.0).into_dyn());
+    assert!(matches!(
+        nt_xent_log_scale_op(&mut g, v, tiny, &mask, &cfg),
+        Err(Error::Temperature(_))
+    ));
+    assert_eq!(clamp_log_scale(7.0f64, CLIP_MAX_LOGIT_SCALE), 100f64.ln());
+    assert_eq!(clamp_log_scale(-1.0f64, CLIP_MAX_LOGIT_SCALE), 0.0);
+    assert_eq!(clamp_log_scale(2.5f32, CLIP_MAX_LOGIT_SCALE), 2.5);
+}

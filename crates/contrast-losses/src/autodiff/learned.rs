@@ -10,9 +10,9 @@
 //! function of `t` and its gradient exact.
 
 use super::{matrix, record, stored};
-use crate::SigLipConfig;
 use crate::error::{Error, Result};
 use crate::validate::cast;
+use crate::{InfoNceConfig, NegativeMask, NtXentConfig, SigLipConfig};
 use contrast_autodiff::{Graph, Var};
 use ndarray::{ArrayD, NdFloat};
 
@@ -88,4 +88,100 @@ pub fn siglip_op<A: NdFloat>(
         scalar_grad(g, bias, out.grad_bias)?,
     ];
     record(g, "siglip", &[x, y, log_scale, bias], out.loss, grads)
+}
+
+/// The temperature `T = exp(-t)` of a log-scale node, with `t` checked finite.
+fn temperature_of<A: NdFloat>(g: &Graph<A>, log_scale: Var, what: &'static str) -> Result<f64> {
+    let t = scalar(g, log_scale, what)?;
+    if !t.is_finite() {
+        return Err(Error::Parameter {
+            name: "log_scale",
+            value: t.to_f64().unwrap_or(f64::NAN),
+            expected: "finite",
+        });
+    }
+    Ok((-t.to_f64().expect("a finite float converts to f64")).exp())
+}
+
+/// [`crate::info_nce()`] with CLIP's learnable logit scale: the logits are multiplied by
+/// `exp(t)` for the scalar node `log_scale` (`t`), i.e. `T = exp(-t)` replaces
+/// `config.temperature`. The node's inputs are `q`, `k`, the negatives if any, and `t`
+/// (`dL/dt = -T dL/dT`). Symmetric CLIP is the mean of two such nodes, `(q, k)` and
+/// `(k, q)`, sharing `t`:
+///
+/// ```
+/// use contrast_autodiff::Graph;
+/// use contrast_losses::InfoNceConfig;
+/// use contrast_losses::autodiff::{clamp_log_scale, info_nce_log_scale_op, CLIP_MAX_LOGIT_SCALE};
+/// use ndarray::{arr0, Array2};
+///
+/// let mut g = Graph::<f64>::new();
+/// let img = g.param(Array2::from_shape_fn((4, 3), |(i, j)| (i * 3 + j) as f64 % 5.0 - 2.0).into_dyn());
+/// let txt = g.param(Array2::from_shape_fn((4, 3), |(i, j)| (i + 2 * j) as f64 % 3.0 - 1.0).into_dyn());
+/// let t = g.param(arr0((1.0f64 / 0.07).ln()).into_dyn()); // CLIP's initial scale, 1 / 0.07
+/// let cfg = InfoNceConfig::default().in_batch(true);
+/// let a = info_nce_log_scale_op(&mut g, img, txt, None, t, &cfg)?;
+/// let b = info_nce_log_scale_op(&mut g, txt, img, None, t, &cfg)?;
+/// let sum = g.add(a, b)?;
+/// let loss = g.mul_scalar(sum, 0.5)?;
+/// g.backward(loss)?;
+/// let dt = g.grad(t).unwrap()[[]];
+/// // After the optimiser step, CLIP clamps the parameter: s = exp(t) <= 100.
+/// let stepped = clamp_log_scale(g.value(t)[[]] - 10.0 * dt, CLIP_MAX_LOGIT_SCALE);
+/// assert!(stepped <= 100f64.ln());
+/// # Ok::<(), contrast_losses::Error>(())
+/// ```
+pub fn info_nce_log_scale_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    q: Var,
+    k: Var,
+    negatives: Option<Var>,
+    log_scale: Var,
+    config: &InfoNceConfig,
+) -> Result<Var> {
+    let temperature = temperature_of(g, log_scale, "info_nce log_scale")?;
+    let config = InfoNceConfig {
+        temperature,
+        ..*config
+    };
+    let neg = negatives
+        .map(|n| matrix(g, n, "info_nce negatives"))
+        .transpose()?;
+    let out = crate::info_nce(
+        matrix(g, q, "info_nce query")?,
+        matrix(g, k, "info_nce key")?,
+        neg,
+        &config,
+    )?;
+    let dt = -out.grad_temperature * cast::<A>(temperature);
+    let mut inputs = vec![q, k];
+    let mut grads = vec![stored(out.grad_query), stored(out.grad_key)];
+    if let Some(n) = negatives {
+        inputs.push(n);
+        grads.push(out.grad_negatives.map(ndarray::Array2::into_dyn));
+    }
+    inputs.push(log_scale);
+    grads.push(scalar_grad(g, log_scale, dt)?);
+    record(g, "info_nce", &inputs, out.loss, grads)
+}
+
+/// [`crate::nt_xent_masked`] with a learnable logit scale: the logits are multiplied by
+/// `exp(t)` for the scalar node `log_scale` (`t`), i.e. `T = exp(-t)` replaces
+/// `config.temperature`. The node's inputs are `z` and `t` (`dL/dt = -T dL/dT`).
+pub fn nt_xent_log_scale_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    z: Var,
+    log_scale: Var,
+    mask: &NegativeMask,
+    config: &NtXentConfig,
+) -> Result<Var> {
+    let temperature = temperature_of(g, log_scale, "nt_xent log_scale")?;
+    let config = NtXentConfig {
+        temperature,
+        ..*config
+    };
+    let out = crate::nt_xent_masked(matrix(g, z, "nt_xent")?, mask, &config)?;
+    let dt = -out.grad_temperature * cast::<A>(temperature);
+    let grads = vec![stored(out.grad), scalar_grad(g, log_scale, dt)?];
+    record(g, "nt_xent", &[z, log_scale], out.loss, grads)
 }
