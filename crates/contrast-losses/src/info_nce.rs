@@ -24,7 +24,7 @@
 //! is dividing `T` by `c`, and `dL/dT = -(1/T) sum_i qn_i . dL/dqn_i`, returned as
 //! [`InfoNceGrad::grad_temperature`] for one dot product per query. CLIP's learnable logit
 //! scale `s = exp(t) = 1/T` has `dL/dt = -T dL/dT`; the graph node
-//! [`crate::autodiff::info_nce_log_scale_op`] takes `t` as a scalar node.
+//! `autodiff::info_nce_log_scale_op` (feature `autodiff`) takes `t` as a scalar node.
 
 use crate::error::{Error, Result};
 use crate::log_sum_exp::{log_sum_exp, sum_f64};
