@@ -297,6 +297,25 @@ pub fn info_nce_op<A: NdFloat>(
     negatives: Option<Var>,
     config: &InfoNceConfig,
 ) -> Result<Var> {
+    info_nce_node(g, (q, k, negatives), config, None)
+}
+
+/// The InfoNCE node over `q`, `k`, the negatives if any, and, for a learnable logit scale,
+/// the log-scale node `t` (whose `T = exp(-t)` replaces `config.temperature`).
+fn info_nce_node<A: NdFloat>(
+    g: &mut Graph<A>,
+    (q, k, negatives): (Var, Var, Option<Var>),
+    config: &InfoNceConfig,
+    log_scale: Option<Var>,
+) -> Result<Var> {
+    let temperature = match log_scale {
+        Some(t) => learned::temperature_of(g, t, "info_nce log_scale")?,
+        None => config.temperature,
+    };
+    let config = InfoNceConfig {
+        temperature,
+        ..*config
+    };
     let neg = negatives
         .map(|n| matrix(g, n, "info_nce negatives"))
         .transpose()?;
@@ -304,13 +323,19 @@ pub fn info_nce_op<A: NdFloat>(
         matrix(g, q, "info_nce query")?,
         matrix(g, k, "info_nce key")?,
         neg,
-        config,
+        &config,
     )?;
     let mut inputs = vec![q, k];
     let mut grads = vec![stored(out.grad_query), stored(out.grad_key)];
     if let Some(n) = negatives {
         inputs.push(n);
         grads.push(out.grad_negatives.map(Array2::into_dyn));
+    }
+    if let Some(t) = log_scale {
+        // dL/dt = -T dL/dT for T = exp(-t).
+        let dt = -out.grad_temperature * crate::validate::cast::<A>(temperature);
+        inputs.push(t);
+        grads.push(learned::scalar_grad(g, t, dt)?);
     }
     record(g, "info_nce", &inputs, out.loss, grads)
 }

@@ -18,7 +18,7 @@
 //! `eps = 1e-5`, and it divides the cross-correlation by `n`.
 
 use crate::batch_statistics;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::matmul::par_gemm;
 use crate::output::PairLossGrad;
 use crate::validate::{self, cast};
@@ -63,19 +63,11 @@ pub fn barlow_twins<A: NdFloat>(
     b: ArrayView2<A>,
     config: &BarlowTwinsConfig,
 ) -> Result<PairLossGrad<A>> {
-    validate::embeddings("barlow_twins a", &a)?;
-    validate::same_shape("barlow_twins b", &a, &b)?;
-    validate::embeddings("barlow_twins b", &b)?;
+    validate::view_pair(("barlow_twins a", "barlow_twins b"), &a, &b)?;
     validate::parameter::<A>("lambda", config.lambda, ">= 0", |w| w >= 0.0)?;
     validate::divisor::<A>("eps", config.eps)?;
     let (n, d) = a.dim();
-    if n < 2 {
-        return Err(Error::TooFewRows {
-            what: "barlow_twins",
-            rows: n,
-            min: 2,
-        });
-    }
+    validate::min_rows("barlow_twins", n, 2)?;
     let na = BatchNormalized::new(a, config.eps);
     let nb = BatchNormalized::new(b, config.eps);
     let inv_n = cast::<A>(1.0 / n as f64);

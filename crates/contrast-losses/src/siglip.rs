@@ -93,9 +93,7 @@ pub fn siglip<A: NdFloat>(
     bias: A,
     config: &SigLipConfig,
 ) -> Result<SigLipGrad<A>> {
-    validate::embeddings("siglip x", &x)?;
-    validate::same_shape("siglip y", &x, &y)?;
-    validate::embeddings("siglip y", &y)?;
+    validate::view_pair(("siglip x", "siglip y"), &x, &y)?;
     let scale = log_scale.exp();
     if !(log_scale.is_finite() && scale.is_normal()) {
         return Err(Error::Parameter {

@@ -22,7 +22,7 @@
 //! At the hinge (`sqrt(v_j + eps) = 1` exactly) the gradient is 0, as torch's `relu`.
 
 use crate::batch_statistics;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::matmul::par_gemm;
 use crate::output::PairLossGrad;
 use crate::validate::{self, cast};
@@ -73,22 +73,14 @@ pub fn vicreg<A: NdFloat>(
     b: ArrayView2<A>,
     config: &VicRegConfig,
 ) -> Result<PairLossGrad<A>> {
-    validate::embeddings("vicreg a", &a)?;
-    validate::same_shape("vicreg b", &a, &b)?;
-    validate::embeddings("vicreg b", &b)?;
+    validate::view_pair(("vicreg a", "vicreg b"), &a, &b)?;
     let weight = |name, value| validate::parameter::<A>(name, value, ">= 0", |w| w >= 0.0);
     weight("lambda", config.lambda)?;
     weight("mu", config.mu)?;
     weight("nu", config.nu)?;
     validate::divisor::<A>("eps", config.eps)?;
     let (n, d) = a.dim();
-    if n < 2 {
-        return Err(Error::TooFewRows {
-            what: "vicreg",
-            rows: n,
-            min: 2,
-        });
-    }
+    validate::min_rows("vicreg", n, 2)?;
     let (lambda, mu, nu) = (
         cast::<A>(config.lambda),
         cast::<A>(config.mu),

@@ -147,8 +147,10 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> Evaluated {
             ];
             (loss, grads)
         }
-        "info_nce" => {
-            let cfg = InfoNceConfig::new(f("temperature"))
+        "info_nce" | "info_nce_temperature" => {
+            // A temperature among the inputs is a leaf of the peer: its gradient is checked.
+            let learned = case["inputs"].get("temperature").and_then(Value::as_f64);
+            let cfg = InfoNceConfig::new(learned.unwrap_or_else(|| f("temperature")))
                 .in_batch(p["in_batch"].as_bool().unwrap())
                 .evaluation(evaluation);
             let neg = input("negatives");
@@ -159,11 +161,14 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> Evaluated {
                 &cfg,
             )
             .unwrap();
-            let grads = vec![
+            let mut grads = vec![
                 ("query", back(&out.grad_query)),
                 ("key", back(&out.grad_key)),
                 ("negatives", back(&out.grad_negatives.unwrap())),
             ];
+            if learned.is_some() {
+                grads.push(("temperature", scalar(out.grad_temperature)));
+            }
             (vec![out.loss.to_f64().unwrap()], grads)
         }
         "siglip" => {
@@ -212,27 +217,6 @@ fn evaluate<A: NdFloat>(case: &Value, tiled: bool) -> Evaluated {
                 nt_xent_masked(input("z").view(), &NegativeMask::SameInstance(&ids), &cfg).unwrap();
             let grads = vec![
                 ("z", back(&out.grad)),
-                ("temperature", scalar(out.grad_temperature)),
-            ];
-            (vec![out.loss.to_f64().unwrap()], grads)
-        }
-        "info_nce_temperature" => {
-            let t = case["inputs"]["temperature"].as_f64().unwrap();
-            let cfg = InfoNceConfig::new(t)
-                .in_batch(p["in_batch"].as_bool().unwrap())
-                .evaluation(evaluation);
-            let neg = input("negatives");
-            let out = info_nce(
-                input("query").view(),
-                input("key").view(),
-                Some(neg.view()),
-                &cfg,
-            )
-            .unwrap();
-            let grads = vec![
-                ("query", back(&out.grad_query)),
-                ("key", back(&out.grad_key)),
-                ("negatives", back(&out.grad_negatives.unwrap())),
                 ("temperature", scalar(out.grad_temperature)),
             ];
             (vec![out.loss.to_f64().unwrap()], grads)

@@ -41,7 +41,7 @@ pub(crate) fn scalar<A: NdFloat>(g: &Graph<A>, v: Var, what: &'static str) -> Re
 }
 
 /// A scalar gradient in the shape of the parameter node `v`.
-fn scalar_grad<A: NdFloat>(g: &Graph<A>, v: Var, grad: A) -> Result<Option<ArrayD<A>>> {
+pub(super) fn scalar_grad<A: NdFloat>(g: &Graph<A>, v: Var, grad: A) -> Result<Option<ArrayD<A>>> {
     Ok(Some(ArrayD::from_elem(g.try_value(v)?.raw_dim(), grad)))
 }
 
@@ -91,7 +91,11 @@ pub fn siglip_op<A: NdFloat>(
 }
 
 /// The temperature `T = exp(-t)` of a log-scale node, with `t` checked finite.
-fn temperature_of<A: NdFloat>(g: &Graph<A>, log_scale: Var, what: &'static str) -> Result<f64> {
+pub(super) fn temperature_of<A: NdFloat>(
+    g: &Graph<A>,
+    log_scale: Var,
+    what: &'static str,
+) -> Result<f64> {
     let t = scalar(g, log_scale, what)?;
     if !t.is_finite() {
         return Err(Error::Parameter {
@@ -139,30 +143,7 @@ pub fn info_nce_log_scale_op<A: NdFloat>(
     log_scale: Var,
     config: &InfoNceConfig,
 ) -> Result<Var> {
-    let temperature = temperature_of(g, log_scale, "info_nce log_scale")?;
-    let config = InfoNceConfig {
-        temperature,
-        ..*config
-    };
-    let neg = negatives
-        .map(|n| matrix(g, n, "info_nce negatives"))
-        .transpose()?;
-    let out = crate::info_nce(
-        matrix(g, q, "info_nce query")?,
-        matrix(g, k, "info_nce key")?,
-        neg,
-        &config,
-    )?;
-    let dt = -out.grad_temperature * cast::<A>(temperature);
-    let mut inputs = vec![q, k];
-    let mut grads = vec![stored(out.grad_query), stored(out.grad_key)];
-    if let Some(n) = negatives {
-        inputs.push(n);
-        grads.push(out.grad_negatives.map(ndarray::Array2::into_dyn));
-    }
-    inputs.push(log_scale);
-    grads.push(scalar_grad(g, log_scale, dt)?);
-    record(g, "info_nce", &inputs, out.loss, grads)
+    super::info_nce_node(g, (q, k, negatives), config, Some(log_scale))
 }
 
 /// [`crate::nt_xent_masked`] with a learnable logit scale: the logits are multiplied by
