@@ -125,16 +125,18 @@ pub fn nt_xent<A: NdFloat>(z: ArrayView2<A>, config: &NtXentConfig) -> Result<Lo
 /// the mask leaves without a negative ([`Error::AnchorWithoutNegative`]).
 ///
 /// ```
-/// use contrast_losses::{nt_xent, nt_xent_masked, NegativeMask, NtXentConfig};
+/// use contrast_losses::{nt_xent_masked, NegativeMask, NtXentConfig};
 /// use ndarray::array;
 ///
 /// // Three samples, two views each; samples 0 and 2 are the same image (instance 7).
 /// let z = array![[1.0f64, 0.1], [0.0, 1.0], [0.9, 0.2], [0.9, 0.2], [0.1, 1.1], [1.0, 0.1]];
 /// let cfg = NtXentConfig::new(0.5);
 /// let masked = nt_xent_masked(z.view(), &NegativeMask::SameInstance(&[7, 1, 7]), &cfg)?;
-/// let plain = nt_xent(z.view(), &cfg)?;
-/// // The duplicate no longer counts as a negative of sample 0's anchors.
-/// assert!(masked.losses[0] < plain.loss && masked.loss < plain.loss);
+/// let plain = nt_xent_masked(z.view(), &NegativeMask::All, &cfg)?;
+/// // The duplicate no longer counts as a negative of sample 0's anchors (rows 0 and 3);
+/// // sample 1's anchors keep every negative.
+/// assert!(masked.losses[0] < plain.losses[0] && masked.losses[3] < plain.losses[3]);
+/// assert_eq!(masked.losses[1], plain.losses[1]);
 /// # Ok::<(), contrast_losses::Error>(())
 /// ```
 pub fn nt_xent_masked<A: NdFloat>(
