@@ -9,11 +9,11 @@
 //! Equals `pytorch_metric_learning.losses.ContrastiveLoss(pos_margin, neg_margin)(z, labels)`
 //! (defaults 0 and 1, `AvgNonZeroReducer` on each half).
 
-use crate::distance::PairDistances;
 use crate::error::Result;
 use crate::labels;
 use crate::output::LossGrad;
 use crate::validate::{self, cast};
+use contrast_linalg::PairDistances;
 use ndarray::{Array2, ArrayView2, NdFloat};
 
 /// Settings of [`contrastive_margin`].
@@ -82,6 +82,6 @@ pub fn contrastive_margin<A: NdFloat>(
     }
     Ok(LossGrad {
         loss: mean(half[0]) + mean(half[1]),
-        grad: pd.backward(&ddist),
+        grad: pd.backward(ddist.view()),
     })
 }

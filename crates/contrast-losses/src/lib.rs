@@ -4,7 +4,8 @@
 //! # The math
 //!
 //! Rows are L2-normalised inside every cosine loss, `zn_i = z_i / max(||z_i||, 1e-12)`
-//! (torch's `F.normalize`; the gradient flows through it, see [`normalize`]), and logits
+//! (torch's `F.normalize`; the gradient flows through it, see
+//! [`contrast_linalg::RowNormalized`]), and logits
 //! are `s_ij = zn_i . zn_j / T`. Each module opens with its formula; in short:
 //!
 //! | loss | formula (per anchor) | reduction | equals |
@@ -54,15 +55,12 @@ pub mod autodiff;
 pub mod contrastive_margin;
 pub mod dcl;
 pub mod debiased;
-mod distance;
 pub mod error;
 pub mod hard_negative;
 pub mod info_nce;
 mod labels;
 pub mod log_sum_exp;
-mod matmul;
 pub mod multi_positive;
-pub mod normalize;
 pub mod nt_xent;
 pub mod output;
 mod row_softmax;

@@ -9,10 +9,10 @@
 //! A loss fills `dS` in place of `S` (same buffer), so the dense path holds one n x n matrix.
 
 use crate::log_sum_exp::sum_f64;
-use crate::matmul::par_gemm;
-use crate::normalize::RowNormalized;
 use crate::output::LossGrad;
 use crate::validate::cast;
+use contrast_linalg::RowNormalized;
+use contrast_linalg::par_gemm;
 use ndarray::{Array2, ArrayView2, ArrayViewMut1, Axis, NdFloat};
 use rayon::prelude::*;
 

@@ -19,11 +19,11 @@
 //! Equals `pytorch_metric_learning.losses.TripletMarginLoss(margin)(z, labels)` (its
 //! default `AvgNonZeroReducer`). Switches: plain mean, no normalisation.
 
-use crate::distance::PairDistances;
 use crate::error::Result;
 use crate::labels;
 use crate::output::{LossGrad, PerSample, Reduction};
 use crate::validate::{self, cast};
+use contrast_linalg::PairDistances;
 use ndarray::{Array1, Array2, ArrayView2, NdFloat};
 
 /// Settings of [`triplet_margin`].
@@ -192,6 +192,6 @@ pub fn triplet_margin_labels<A: NdFloat>(
     ddist.mapv_inplace(|x| x * w);
     Ok(LossGrad {
         loss: total * w,
-        grad: pd.backward(&ddist),
+        grad: pd.backward(ddist.view()),
     })
 }

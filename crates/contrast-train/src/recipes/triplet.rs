@@ -3,11 +3,11 @@
 //! projections; loss `mean max(d(a, p) - d(a, n) + margin, 0)`.
 
 use contrast_autodiff::{Graph, Var};
+use contrast_linalg::{NORM_EPS, pairwise_distances};
 use contrast_losses::autodiff::triplet_margin_op;
 use contrast_losses::{Reduction, TripletConfig};
 use contrast_nn::Module;
 use contrast_sampling::layout::Labelled;
-use contrast_sampling::similarity::pairwise_distances;
 use contrast_sampling::triplets::batch_hard;
 use ndarray::{Array4, Ix2};
 
@@ -24,14 +24,14 @@ pub fn loss(
 ) -> Result<Var> {
     let x = g.input(view.clone().into_dyn());
     let z = model.forward(g, x)?;
-    let z = g.l2_normalize_rows(z, 1e-12)?;
+    let z = g.l2_normalize_rows(z, NORM_EPS as f32)?;
     let embeddings = g
         .value(z)
         .view()
         .into_dimensionality::<Ix2>()
         .map_err(|_| Error::Config("triplet embeddings must be a matrix".into()))?
         .to_owned();
-    let distances = pairwise_distances(embeddings.view(), false)?;
+    let distances = pairwise_distances(embeddings.view());
     let triplets = batch_hard(distances.view(), &Labelled::new(labels.to_vec())?)?;
     if triplets.is_empty() {
         return Err(Error::Config(
