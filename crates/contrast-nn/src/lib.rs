@@ -32,8 +32,6 @@
 //! * [`param_file`] / [`checkpoint`]: safetensors files (F32 or F64), written atomically
 //!   (temporary file, fsync, rename); loading checks every name and shape and reports all
 //!   missing, unexpected and mismatched tensors in one [`Error::StateMismatch`].
-//! * [`simclr_step`]: the benchmark SimCLR step of `contrast bench step` (the models of
-//!   `shared/peers/torch_step.py`), with NT-Xent composed from autodiff primitives.
 //!
 //! # Example
 //!
@@ -94,7 +92,6 @@ pub mod module;
 pub mod optim;
 pub mod param_file;
 pub mod schedule;
-pub mod simclr_step;
 pub mod state;
 
 pub use error::{Error, Result};
