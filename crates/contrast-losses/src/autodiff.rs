@@ -24,9 +24,9 @@
 
 use crate::error::{Error, Result};
 use crate::{
-    AlignmentConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig, HardNegativeConfig,
-    InfoNceConfig, LabelTripletConfig, LossGrad, NtXentConfig, Reduction, SoftmaxConfig,
-    SupConConfig, TripletConfig, UniformityConfig,
+    AlignmentConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig, HclConfig, InfoNceConfig,
+    LabelTripletConfig, LossGrad, NtXentConfig, Reduction, SoftmaxConfig, SupConConfig,
+    TripletConfig, UniformityConfig,
 };
 use contrast_autodiff::{CustomOp, Graph, Var};
 use ndarray::{Array2, ArrayD, ArrayView2, Ix2, NdFloat};
@@ -191,13 +191,9 @@ pub fn debiased_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &DebiasedConfig
     single(g, z, "debiased", |z| crate::debiased(z, config))
 }
 
-/// [`crate::hard_negative()`] as a graph node.
-pub fn hard_negative_op<A: NdFloat>(
-    g: &mut Graph<A>,
-    z: Var,
-    config: &HardNegativeConfig,
-) -> Result<Var> {
-    single(g, z, "hard_negative", |z| crate::hard_negative(z, config))
+/// [`crate::hcl()`] as a graph node.
+pub fn hcl_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &HclConfig) -> Result<Var> {
+    single(g, z, "hcl", |z| crate::hcl(z, config))
 }
 
 /// [`crate::uniformity`] as a graph node.

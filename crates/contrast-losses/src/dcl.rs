@@ -14,8 +14,8 @@
 
 use crate::error::Result;
 use crate::log_sum_exp::log_sum_exp;
+use crate::logits::LogitMatrix;
 use crate::output::LossGrad;
-use crate::similarity::SelfSimilarity;
 use crate::validate::{self, cast};
 use ndarray::{Array1, ArrayView2, NdFloat};
 
@@ -67,7 +67,7 @@ pub fn dcl<A: NdFloat>(z: ArrayView2<A>, config: &DclConfig) -> Result<LossGrad<
     if let DclWeight::VonMisesFisher { sigma, .. } = config.weight {
         validate::divisor::<A>("sigma", sigma)?;
     }
-    let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
+    let sim = LogitMatrix::new(z, config.temperature, config.normalize);
     let t = cast::<A>(config.temperature);
     let u = Array1::from_shape_fn(n, |c| sim.logits[[c, c + n]] * t);
     let (w, dw) = weights(&u, config.weight);

@@ -4,8 +4,8 @@
 //! (the pytorch-metric-learning convention of `GenericPairLoss` with labels).
 
 use crate::error::{Error, Result};
+use crate::logits::LogitMatrix;
 use crate::output::{LossGrad, SoftmaxConfig};
-use crate::similarity::SelfSimilarity;
 use crate::validate::{self, cast};
 use ndarray::{ArrayView2, ArrayViewMut1, NdFloat};
 
@@ -49,7 +49,7 @@ pub(crate) fn per_anchor<A: NdFloat>(
     validate::temperature::<A>(config.temperature)?;
     check(what, labels, z.nrows())?;
     let w = cast::<A>(1.0 / averaged(labels)?.max(1) as f64);
-    let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
+    let sim = LogitMatrix::new(z, config.temperature, config.normalize);
     // The rule already weights dS by w; the loss sum is scaled once here.
     Ok(sim.reduce_rows(w, |row, i| rule(row, i, w)))
 }

@@ -19,7 +19,7 @@
 //! | [`triplet_margin_labels`] | `max(d_ap - d_an + m, 0)` all triplets | mean of non-zero | pml `TripletMarginLoss` |
 //! | [`contrastive_margin()`] | `max(d - m+, 0)`, `max(m- - d, 0)` | mean non-zero pos + neg | pml `ContrastiveLoss` |
 //! | [`dcl()`] | `-w s_ip + lse_{k not in {i,p}} s_ik` | mean over 2N | lightly `DCLLoss`, `DCLWLoss` |
-//! | [`debiased()`], [`hard_negative()`] | `-log(pos / (pos + Ng))` | mean over 2N | Chuang et al., Robinson et al. |
+//! | [`debiased()`], [`hcl()`] | `-log(pos / (pos + Ng))` | mean over 2N | Chuang et al., Robinson et al. |
 //! | [`alignment`], [`uniformity`] | `E |f(x)-f(y)|^2`, `log E exp(-2 |f(x)-f(y)|^2)` | means | Wang and Isola |
 //!
 //! # Conventions
@@ -56,15 +56,15 @@ pub mod contrastive_margin;
 pub mod dcl;
 pub mod debiased;
 pub mod error;
-pub mod hard_negative;
+pub mod hcl;
 pub mod info_nce;
 mod labels;
 pub mod log_sum_exp;
+mod logits;
 pub mod multi_positive;
 pub mod nt_xent;
 pub mod output;
 mod row_softmax;
-mod similarity;
 pub mod supcon;
 mod tile_pairs;
 pub mod tiled;
@@ -76,7 +76,7 @@ pub use contrastive_margin::{ContrastiveMarginConfig, contrastive_margin};
 pub use dcl::{DclConfig, DclWeight, dcl};
 pub use debiased::{DebiasedConfig, debiased};
 pub use error::{Error, Result};
-pub use hard_negative::{HardNegativeConfig, hard_negative};
+pub use hcl::{HclConfig, hcl};
 pub use info_nce::{InfoNceConfig, InfoNceGrad, info_nce};
 pub use multi_positive::{nt_xent_pairs, positives_in_log};
 pub use nt_xent::{NtXentConfig, nt_xent};

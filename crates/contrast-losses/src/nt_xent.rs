@@ -23,8 +23,7 @@ use crate::row_softmax::softmax_rows_skip_diagonal;
 use crate::tile_pairs;
 use crate::tiled::{Bank, tiled_lse, tiled_row_grad};
 use crate::validate::{self, cast};
-use contrast_linalg::RowNormalized;
-use contrast_linalg::par_gemm;
+use contrast_linalg::{RowNormalized, par_gemm};
 use ndarray::{Array2, ArrayView2, NdFloat, Zip, s};
 
 /// Settings of [`nt_xent`].

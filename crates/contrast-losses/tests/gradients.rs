@@ -125,9 +125,9 @@ proptest! {
 
     #[test]
     fn hard_negative_gradient(z in two_view(), t in 0.2f64..1.0, tau_plus in 0.0f64..0.3, beta in 0.0f64..2.0) {
-        let cfg = HardNegativeConfig { temperature: t, tau_plus, beta, normalize: true };
-        let out = hard_negative(z.view(), &cfg).unwrap();
-        assert_gradient("hard_negative", &z, &out.grad, |v| hard_negative(v, &cfg).unwrap().loss);
+        let cfg = HclConfig { temperature: t, tau_plus, beta, normalize: true };
+        let out = hcl(z.view(), &cfg).unwrap();
+        assert_gradient("hcl", &z, &out.grad, |v| hcl(v, &cfg).unwrap().loss);
     }
 
     #[test]

@@ -70,12 +70,12 @@ fn with_temperature<A: NdFloat>(t: f64) -> Vec<(&'static str, Result<A>)> {
             .map(|o| o.loss),
         ),
         (
-            "hard_negative",
-            hard_negative(
+            "hcl",
+            hcl(
                 z.view(),
-                &HardNegativeConfig {
+                &HclConfig {
                     temperature: t,
-                    ..HardNegativeConfig::default()
+                    ..HclConfig::default()
                 },
             )
             .map(|o| o.loss),
@@ -145,12 +145,12 @@ fn parameters_that_round_onto_a_bound_or_overflow_in_f32_are_refused() {
     let loss = debiased(batch::<f64>().view(), &config).unwrap().loss;
     assert!(loss.is_finite(), "f64 tau+ = {tau_plus}: {loss}");
 
-    let config = HardNegativeConfig {
+    let config = HclConfig {
         beta: 1e300,
-        ..HardNegativeConfig::default()
+        ..HclConfig::default()
     };
     assert!(matches!(
-        hard_negative(batch::<f32>().view(), &config),
+        hcl(batch::<f32>().view(), &config),
         Err(Error::Parameter { name: "beta", .. })
     ));
 

@@ -51,10 +51,7 @@ fn two_view_losses() -> Vec<(&'static str, TwoViewLoss)> {
             "debiased",
             Box::new(|z| debiased(z, &DebiasedConfig::default()).unwrap()),
         ),
-        (
-            "hard_negative",
-            Box::new(|z| hard_negative(z, &HardNegativeConfig::default()).unwrap()),
-        ),
+        ("hcl", Box::new(|z| hcl(z, &HclConfig::default()).unwrap())),
         (
             "uniformity",
             Box::new(|z| uniformity(z, &UniformityConfig::default()).unwrap()),
@@ -297,16 +294,16 @@ fn tiny_temperature_and_huge_norms_stay_finite() {
             )
             .unwrap();
             finite("debiased", o.loss as f64, &g(&o.grad));
-            let o = hard_negative(
+            let o = hcl(
                 z,
-                &HardNegativeConfig {
+                &HclConfig {
                     temperature: 0.01,
                     beta: 5.0,
                     ..Default::default()
                 },
             )
             .unwrap();
-            finite("hard_negative", o.loss as f64, &g(&o.grad));
+            finite("hcl", o.loss as f64, &g(&o.grad));
             let o = uniformity(z, &UniformityConfig::default()).unwrap();
             finite("uniformity", o.loss as f64, &g(&o.grad));
             let o = triplet_margin_labels(z, &labels, &LabelTripletConfig::default()).unwrap();

@@ -56,8 +56,8 @@ fn losses<A: NdFloat>() -> Vec<(Vec<&'static str>, Loss<A>)> {
             Box::new(|x| debiased(x[0], &DebiasedConfig::default()).map(drop)),
         ),
         (
-            vec!["hard_negative z"],
-            Box::new(|x| hard_negative(x[0], &HardNegativeConfig::default()).map(drop)),
+            vec!["hcl z"],
+            Box::new(|x| hcl(x[0], &HclConfig::default()).map(drop)),
         ),
         (
             vec!["contrastive z"],
@@ -280,9 +280,9 @@ fn bad_input_is_a_typed_error() {
         })
     ));
     assert!(matches!(
-        hard_negative(
+        hcl(
             z.view(),
-            &HardNegativeConfig {
+            &HclConfig {
                 beta: -1.0,
                 ..Default::default()
             }

@@ -84,7 +84,7 @@ pub mod ema;
 pub mod encoders;
 pub mod error;
 #[cfg(feature = "gpu")]
-pub mod gpu;
+pub mod gpu_matmul;
 pub mod heads;
 pub mod init;
 pub mod layers;

@@ -11,13 +11,12 @@
 use crate::log_sum_exp::sum_f64;
 use crate::output::LossGrad;
 use crate::validate::cast;
-use contrast_linalg::RowNormalized;
-use contrast_linalg::par_gemm;
+use contrast_linalg::{RowNormalized, par_gemm};
 use ndarray::{Array2, ArrayView2, ArrayViewMut1, Axis, NdFloat};
 use rayon::prelude::*;
 
 /// The rows of a batch and their scaled similarity matrix.
-pub(crate) struct SelfSimilarity<A> {
+pub(crate) struct LogitMatrix<A> {
     /// The (normalised) rows.
     pub emb: RowNormalized<A>,
     /// `S`, then overwritten by the loss with `d loss / d S`.
@@ -25,7 +24,7 @@ pub(crate) struct SelfSimilarity<A> {
     inv_t: A,
 }
 
-impl<A: NdFloat> SelfSimilarity<A> {
+impl<A: NdFloat> LogitMatrix<A> {
     pub fn new(z: ArrayView2<A>, temperature: f64, normalize: bool) -> Self {
         let emb = RowNormalized::new(z, normalize);
         let n = emb.rows.nrows();
