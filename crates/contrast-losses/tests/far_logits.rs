@@ -3,12 +3,10 @@
 //! evaluated in log space, is finite and equal to the formula of `debiased.rs` computed
 //! directly in f64; the analytic gradient matches central differences.
 
-mod strategies;
-
+use contrast_autodiff::gradcheck::strategies::{assert_gradient, two_view};
 use contrast_losses::*;
 use ndarray::{Array2, array};
 use proptest::prelude::*;
-use strategies::*;
 
 /// The debiased / hard-negative loss straight from its definition, no shift (f64, for
 /// logits within +-700), unnormalised rows.

@@ -4,11 +4,11 @@
 //! a bound (`tau+ = 1 - 1e-12` is 1 in f32) or overflows (a margin of 1e300 in f32).
 //! The same values are accepted in f64, where they are representable.
 
-mod strategies;
+mod batches;
 
+use batches::extreme_batch;
 use contrast_losses::*;
 use ndarray::{Array2, NdFloat};
-use strategies::extreme_batch;
 
 /// A small two-view batch `(6, 4)` in `A`, labels `[0, 0, 1, 1, 2, 2]`.
 fn batch<A: NdFloat>() -> Array2<A> {

@@ -2,11 +2,11 @@
 //! embeddings (`Error::NonFinite` naming the input and the first bad entry, in f64 and
 //! f32, whichever input holds it).
 
-mod strategies;
+mod batches;
 
+use batches::extreme_batch;
 use contrast_losses::*;
 use ndarray::{Array2, ArrayView2, NdFloat, s};
-use strategies::extreme_batch;
 
 /// A loss over `inputs` (all the same shape), as a closure returning only the error side.
 type Loss<A> = Box<dyn Fn(&[ArrayView2<A>]) -> Result<()>>;
