@@ -6,7 +6,8 @@
 //! ```text
 //! forward:  for each row block (in parallel), for each column tile:
 //!              S = Q_block C_tile^T / T,  masked entries = -inf
-//!              online log-sum-exp per row (REFERENCES.md, "Streaming log-sum-exp")
+//!              online log-sum-exp per row (see docs/references.md, section
+//!              "Streaming log-sum-exp")
 //!           keep only lse_i, one number per row
 //! backward: recompute each tile, P_ij = exp(S_ij - lse_i), and accumulate
 //!              dQ_block += a P C_tile            (row pass)
