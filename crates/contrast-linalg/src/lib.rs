@@ -52,6 +52,8 @@
 //! ```
 
 pub mod distance;
+#[cfg(test)]
+mod finite_differences;
 pub mod gemm;
 pub mod normalize;
 
