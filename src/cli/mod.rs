@@ -6,6 +6,7 @@ mod embed;
 mod eval;
 mod info;
 mod progress;
+mod simclr_step;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -30,7 +31,7 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Show the datasets found and the GPU adapter.
     Info(info::InfoArgs),
-    /// Time parts of the pipeline (compare with shared/peers/torch_step.py).
+    /// Time parts of the pipeline (compare with scripts/peer_step.py).
     Bench(bench::BenchArgs),
 }
 
