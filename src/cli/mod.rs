@@ -1,6 +1,8 @@
 //! Subcommands of `contrast`, one module each.
 
 mod bench;
+mod choices;
+mod compare;
 mod embed;
 mod eval;
 mod info;
@@ -31,6 +33,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Time parts of the pipeline (compare with shared/peers/torch_step.py).
     Bench(bench::BenchArgs),
+    /// Train several configurations (losses, negatives, seeds) on one budget and compare them.
+    Compare(compare::CompareArgs),
 }
 
 /// Run the parsed command line.
@@ -41,5 +45,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(args) => embed::run(args),
         Command::Info(args) => info::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

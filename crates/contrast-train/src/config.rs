@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::augmentation::ViewSpec;
 use crate::error::{Error, Result};
+use crate::loss_choice::LossChoice;
+use crate::negatives::{Duplicates, Negatives, Sampling};
 
 /// Which contrastive recipe trains the encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -111,7 +114,7 @@ pub struct TrainConfig {
     pub warmup_epochs: usize,
     /// Output width of the projection head.
     pub projection_dim: usize,
-    /// MoCo: number of keys in the queue.
+    /// MoCo, and `negatives = "queue"` or `"xbm"`: rows the memory holds.
     pub queue_size: usize,
     /// MoCo: momentum of the key encoder.
     pub moco_momentum: f32,
@@ -133,6 +136,28 @@ pub struct TrainConfig {
     pub probe_epochs: usize,
     /// Write a checkpoint every this many epochs.
     pub checkpoint_every: usize,
+
+    // --- Loss, negatives and views as choices (see `crate::recipes` for which recipe takes which) ---
+    /// The loss, a `[loss]` table (`name` and that loss's parameters, see
+    /// [`crate::loss_choice`]); absent: the recipe's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossChoice>,
+    /// Where the negatives come from (see [`crate::negatives`]); absent: the recipe's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<Negatives>,
+    /// `negatives = "hardest"`: negatives kept per anchor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardest_k: Option<usize>,
+    /// How batches are drawn: a shuffle per epoch, or with replacement.
+    pub sampling: Sampling,
+    /// Two copies of one sample in a batch: kept as negatives, avoided, or masked.
+    pub duplicates: Duplicates,
+    /// Views per sample: `"2"`, or `"2+k"` for k small crops (multi-crop).
+    pub views: ViewSpec,
+    /// Side of the small crops; absent: 3/7 of the image side for encoders that take any
+    /// size, the full side otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small_crop_size: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -160,6 +185,13 @@ impl Default for TrainConfig {
             eval_every: 5,
             probe_epochs: 100,
             checkpoint_every: 1,
+            loss: None,
+            negatives: None,
+            hardest_k: None,
+            sampling: Sampling::Shuffle,
+            duplicates: Duplicates::Keep,
+            views: ViewSpec::default(),
+            small_crop_size: None,
         }
     }
 }
@@ -167,6 +199,13 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Parses a TOML document; unknown keys and wrong types are errors naming the key.
     pub fn from_toml(text: &str) -> Result<Self> {
+        // A `[loss]` table is checked first, so that a parameter of another loss is named
+        // with the loss it belongs to rather than as a bare unknown field.
+        if let Ok(table) = text.parse::<toml::Table>()
+            && let Some(toml::Value::Table(loss)) = table.get("loss")
+        {
+            LossChoice::from_table(loss.clone())?;
+        }
         let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         Ok(config)
     }
@@ -257,7 +296,8 @@ impl TrainConfig {
         if self.eval_every == 0 || self.checkpoint_every == 0 {
             return bad("eval_every and checkpoint_every must be at least 1".into());
         }
-        Ok(())
+        // The loss, the negatives and the views, against the recipe's table.
+        crate::recipes::check_choices(self)
     }
 }
 

@@ -48,13 +48,16 @@
 pub mod augmentation;
 pub mod batch;
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod device;
 pub mod error;
 pub mod eval;
 mod guard;
+pub mod loss_choice;
 pub mod metrics;
 pub mod model;
+pub mod negatives;
 pub mod npy;
 pub mod plot;
 pub mod recipes;
