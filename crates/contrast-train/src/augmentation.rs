@@ -29,7 +29,7 @@ use crate::error::{Error, Result};
 
 /// How many views each sample gives: two global views and `small` small crops; written
 /// `"2"` or `"2+4"` (config key `views`, flag `--views`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct ViewSpec {
     /// Small crops per sample.
@@ -43,12 +43,6 @@ impl ViewSpec {
     /// Views per sample in all.
     pub fn total(self) -> usize {
         Self::GLOBAL + self.small
-    }
-}
-
-impl Default for ViewSpec {
-    fn default() -> Self {
-        Self { small: 0 }
     }
 }
 

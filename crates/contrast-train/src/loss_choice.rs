@@ -230,7 +230,7 @@ impl LossChoice {
         Ok(choice)
     }
 
-    /// The parameters with their values, in the order the loss declares them.
+    /// The parameters with their values, sorted by name.
     pub fn params(&self) -> Vec<(String, f64)> {
         let toml::Value::Table(table) = toml::Value::try_from(self).expect("losses serialise")
         else {
@@ -243,14 +243,23 @@ impl LossChoice {
             .collect()
     }
 
-    /// The name with the parameters, e.g. `dcl_w(sigma=0.5)`, for tables and logs.
+    /// The name with every parameter, e.g. `hcl(beta=1,tau_plus=0.1)`.
+    pub fn describe(&self) -> String {
+        with_params(self.name(), &self.params())
+    }
+
+    /// The name with the parameters that differ from the defaults, e.g. `dcl_w(sigma=0.2)`
+    /// or `hcl`: short labels for run folders and tables.
     pub fn label(&self) -> String {
-        let params = self.params();
-        if params.is_empty() {
-            return self.name().to_string();
-        }
-        let inner: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        format!("{}({})", self.name(), inner.join(","))
+        let defaults = Self::named(self.name())
+            .map(|d| d.params())
+            .unwrap_or_default();
+        let changed: Vec<(String, f64)> = self
+            .params()
+            .into_iter()
+            .filter(|p| !defaults.contains(p))
+            .collect();
+        with_params(self.name(), &changed)
     }
 
     /// Checks the parameter values, naming the first bad one.
@@ -309,6 +318,15 @@ impl LossChoice {
     }
 }
 
+/// `name(k=v,...)`, or `name` alone without parameters.
+fn with_params(name: &str, params: &[(String, f64)]) -> String {
+    if params.is_empty() {
+        return name.to_string();
+    }
+    let inner: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    format!("{name}({})", inner.join(","))
+}
+
 /// The parameter names of the loss `name` (known to be one of [`LossChoice::NAMES`]).
 fn parameter_names(name: &str) -> Vec<String> {
     let mut table = toml::Table::new();
@@ -347,6 +365,9 @@ mod tests {
         assert_eq!(loss, LossChoice::DclW { sigma: 0.25 });
         assert_eq!(loss.label(), "dcl_w(sigma=0.25)");
         assert_eq!(LossChoice::named("dcl").unwrap().label(), "dcl");
+        let hcl = LossChoice::with_params("hcl", &[("beta".into(), 2.0)]).unwrap();
+        assert_eq!(hcl.label(), "hcl(beta=2)");
+        assert_eq!(hcl.describe(), "hcl(beta=2,tau_plus=0.1)");
         let table: toml::Table = toml::from_str("name = \"hcl\"\nbeta = 2").unwrap();
         assert_eq!(
             LossChoice::from_table(table).unwrap(),

@@ -198,7 +198,11 @@ pub fn bar_chart_png(
         .iter()
         .flat_map(|g| g.bars.iter().flat_map(|&(v, e)| [v - e.abs(), v + e.abs()]));
     let (lo, hi) = range_of(ends);
-    let (lo, hi) = ((lo - (hi - lo) * 0.1).max(0.0).min(lo), hi);
+    // Room on the right for the legend, so that it covers no bar.
+    let (lo, hi) = (
+        (lo - (hi - lo) * 0.1).max(0.0).min(lo),
+        hi + (hi - lo) * 0.35,
+    );
     let rows = groups.len().max(1) as f64;
     let height = 0.8 / series.len().max(1) as f64;
     let label_width = groups
@@ -230,8 +234,9 @@ pub fn bar_chart_png(
             .map_err(plot_error)?;
         for (s, name) in series.iter().enumerate() {
             let color = Palette99::pick(s).to_rgba();
-            // Row 0 at the top: group i spans y in [rows - i - 1, rows - i).
-            let bottom = |i: usize| rows - i as f64 - 0.9 + s as f64 * height;
+            // Group 0 at the top (y in [rows - 1, rows)), series 0 at the top of its group.
+            let slot = (series.len() - 1 - s) as f64;
+            let bottom = |i: usize| rows - i as f64 - 0.9 + slot * height;
             chart
                 .draw_series(groups.iter().enumerate().map(|(i, g)| {
                     Rectangle::new(

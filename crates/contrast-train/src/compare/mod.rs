@@ -146,10 +146,11 @@ impl Comparison {
                     // Only the combination is at fault when the loss works with some of the
                     // negatives and the negatives with some of the losses.
                     Err(e) if pairs_elsewhere(&base, (*loss, neg), (&losses, &negatives)) => {
-                        skipped.push(Skipped {
-                            run: label,
-                            why: e.to_string(),
-                        })
+                        let why = match e {
+                            Error::Config(why) => why,
+                            other => other.to_string(),
+                        };
+                        skipped.push(Skipped { run: label, why })
                     }
                     Err(e) => return Err(e),
                 }

@@ -154,7 +154,7 @@ impl Summary {
             rows.push(Row {
                 run: spec.label.clone(),
                 method: format!("{:?}", config.method).to_lowercase(),
-                loss: loss_of(config).map_or_else(|| "(recipe's own)".into(), |l| l.label()),
+                loss: loss_of(config).map_or_else(|| "(recipe's own)".into(), |l| l.describe()),
                 negatives: negatives_of(config).map_or("none", |n| n.name()).into(),
                 views: config.views.to_string(),
                 folders: mine
@@ -193,9 +193,9 @@ impl Summary {
     pub fn markdown(&self) -> String {
         let seeds: Vec<String> = self.seeds.iter().map(u64::to_string).collect();
         let mut md = format!(
-            "# Comparison on {}\n\nBudget of every run: {}; seeds {}.\n\nEach cell: mean +- {} \
-             over the {} seeds. Train time: mean seconds per run (epochs and their kNN monitor, \
-             not the final evaluation).\n\n",
+            "# Comparison on {}\n\nBudget of every run: {}; seeds {}.\n\nEach cell: mean +- {}, \
+             {} seeds. Train time: mean seconds per run (epochs and their kNN monitor, not the \
+             final evaluation).\n\n",
             self.dataset,
             self.budget,
             seeds.join(", "),

@@ -20,7 +20,7 @@
 //! | recipe | loss | negatives | views |
 //! |---|---|---|---|
 //! | SimCLR | `nt_xent` (`positives_in_log` with small crops), `info_nce`, `dcl`, `dcl_w`, `debiased`, `hcl`, `align_uniform`, `nt_xent_pairs`, `supcon` | `batch`, `queue` (`info_nce`) | `2`, `2+k` (multi-positive losses) |
-//! | MoCo v2 | `info_nce`, and every other loss of SimCLR over `[q; k]` (keys constant) | `queue` (`info_nce`), `batch` | `2` |
+//! | MoCo v2 | `info_nce`, and every other loss of SimCLR over `[q; k]` (keys constant) | `queue` (for `info_nce`), `batch` (the other losses' default) | `2` |
 //! | SupCon | SupCon `L_out` (class labels) | `batch`, `xbm` | `2`, `2+k` |
 //! | triplet | triplet margin | batch-hard | (1) |
 //! | BYOL | `2 - 2 cos` | none | `2` |
@@ -275,12 +275,26 @@ pub fn loss_of(config: &TrainConfig) -> Option<LossChoice> {
     })
 }
 
-/// The negatives `config` trains with: the ones chosen, or the recipe's own (`None` for
-/// BYOL, which has none).
+/// The negatives `config` trains with: the ones chosen, or the first of the recipe's that
+/// its loss takes (MoCo with `dcl`: the batch); `None` for BYOL, which has none.
 pub fn negatives_of(config: &TrainConfig) -> Option<Negatives> {
-    config
-        .negatives
-        .or_else(|| choices(config.method).negatives.first().copied())
+    let loss = loss_of(config);
+    config.negatives.or_else(|| {
+        choices(config.method)
+            .negatives
+            .iter()
+            .copied()
+            .find(|&n| takes(loss.as_ref(), n))
+    })
+}
+
+/// Whether `loss` (`None`: a recipe's fixed loss) reads negatives of the kind `negatives`:
+/// a queue extends `info_nce` only.
+fn takes(loss: Option<&LossChoice>, negatives: Negatives) -> bool {
+    match negatives {
+        Negatives::Queue => matches!(loss, Some(LossChoice::InfoNce {})),
+        _ => true,
+    }
 }
 
 /// Checks the loss, negatives, views and sampling of `config` against its recipe's table.
@@ -335,7 +349,7 @@ pub fn check_choices(config: &TrainConfig) -> Result<()> {
         }
     }
     match negatives {
-        Some(Negatives::Queue) if !matches!(loss, Some(LossChoice::InfoNce {})) => {
+        Some(n) if !takes(loss.as_ref(), n) => {
             return bad(format!(
                 "negatives queue extends info_nce (each view's rows as queries against the other \
                  view's keys and the queue); loss {loss_name} takes the batch's negatives: use \

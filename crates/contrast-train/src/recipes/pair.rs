@@ -218,3 +218,67 @@ fn align_uniform(
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use contrast_losses::SoftmaxConfig;
+    use contrast_losses::autodiff::positives_in_log_op;
+    use ndarray::Array2;
+
+    fn blocks(g: &mut Graph<f32>) -> [Var; 2] {
+        let v = |seed: f32| {
+            Array2::from_shape_fn((3, 4), |(i, j)| ((i * 4 + j) as f32 * 0.7 + seed).sin())
+        };
+        [g.param(v(0.0).into_dyn()), g.param(v(0.3).into_dyn())]
+    }
+
+    fn objective(loss: &str) -> PairObjective {
+        let config = TrainConfig {
+            loss: Some(LossChoice::named(loss).unwrap()),
+            temperature: 0.5,
+            ..TrainConfig::default()
+        };
+        PairObjective::new(&config, true).unwrap()
+    }
+
+    /// The multi-positive losses label rows by instance id: two copies of one sample in a
+    /// batch are positives of each other, never negatives.
+    #[test]
+    fn copies_of_one_sample_are_positives_of_the_multi_positive_losses() {
+        let mut g = Graph::<f32>::new();
+        let [a, b] = blocks(&mut g);
+        let meta = Meta {
+            labels: vec![0; 3],
+            ids: vec![41, 7, 41],
+        };
+        let ours = objective("positives_in_log")
+            .loss(&mut g, &[a, b], &meta, None)
+            .unwrap();
+        let z = g.concat(&[a, b], 0).unwrap();
+        let softmax = SoftmaxConfig {
+            temperature: 0.5,
+            normalize: true,
+        };
+        let copies = positives_in_log_op(&mut g, z, &[0, 1, 0, 0, 1, 0], &softmax).unwrap();
+        let distinct = positives_in_log_op(&mut g, z, &[0, 1, 2, 0, 1, 2], &softmax).unwrap();
+        let value = |v: Var| g.value(v).sum();
+        assert_eq!(value(ours), value(copies));
+        assert_ne!(value(ours), value(distinct));
+    }
+
+    #[test]
+    fn the_two_view_losses_refuse_more_views() {
+        let mut g = Graph::<f32>::new();
+        let [a, b] = blocks(&mut g);
+        let meta = Meta {
+            labels: vec![0; 3],
+            ids: vec![0, 1, 2],
+        };
+        let e = objective("dcl")
+            .loss(&mut g, &[a, b, a], &meta, None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("positives_in_log"), "{e}");
+    }
+}

@@ -153,10 +153,8 @@ mod tests {
         let (zn, cn) = (normalized(z.view()), normalized(c.view()));
         let all: Vec<usize> = y.iter().chain(ym).copied().collect();
         let (mut total, mut anchors) = (0.0, 0);
-        for i in 0..z.nrows() {
-            let s: Vec<f64> = (0..c.nrows())
-                .map(|j| zn.row(i).dot(&cn.row(j)) / t)
-                .collect();
+        for (i, anchor) in zn.rows().into_iter().enumerate() {
+            let s: Vec<f64> = (0..c.nrows()).map(|j| anchor.dot(&cn.row(j)) / t).collect();
             let lse = (0..c.nrows())
                 .filter(|&j| j != i)
                 .map(|j| s[j].exp())
