@@ -26,7 +26,9 @@
 //!   backward -> step`.
 //! - [`batch`], [`source`]: what a batch holds (views of any kind of input, labels, instance
 //!   ids) and where batches come from.
-//! - [`recipes`]: one short file per method, each split into `encode` and `loss`.
+//! - [`recipes`]: one short file per method, each split into `encode` and `loss`; its table
+//!   says which loss ([`loss_choice`]), negatives ([`negatives`]) and views each takes.
+//! - [`compare`]: several configurations on one budget and seeds, one table.
 //! - [`tasks`]: what differs between kinds of data (images, ...): the data, the encoder's
 //!   input, the evaluation and its baselines.
 //! - [`run`]: the run folder (config, metrics, checkpoints, embeddings, plots) and resume.
