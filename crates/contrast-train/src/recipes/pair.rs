@@ -86,10 +86,7 @@ impl PairObjective {
         gpu: Option<&GpuContext>,
     ) -> Result<Var> {
         let t = self.temperature;
-        let softmax = SoftmaxConfig {
-            temperature: t,
-            normalize: true,
-        };
+        let softmax = SoftmaxConfig::new(t);
         if self.loss.multi_positive() {
             let z = g.concat(blocks, 0)?;
             let labels = per_view(&instance_labels(&meta.ids), blocks.len());
@@ -256,10 +253,7 @@ mod tests {
             .loss(&mut g, &[a, b], &meta, None)
             .unwrap();
         let z = g.concat(&[a, b], 0).unwrap();
-        let softmax = SoftmaxConfig {
-            temperature: 0.5,
-            normalize: true,
-        };
+        let softmax = SoftmaxConfig::new(0.5);
         let copies = positives_in_log_op(&mut g, z, &[0, 1, 0, 0, 1, 0], &softmax).unwrap();
         let distinct = positives_in_log_op(&mut g, z, &[0, 1, 2, 0, 1, 2], &softmax).unwrap();
         let value = |v: Var| g.value(v).sum();
