@@ -38,6 +38,22 @@ pub struct ChoiceArgs {
     /// align_uniform: scale t of the uniformity kernel exp(-t d^2) (2).
     #[arg(long)]
     pub t: Option<f64>,
+    /// siglip: initial log-scale of the logits, learned with the model (ln 10).
+    #[arg(long, allow_hyphen_values = true)]
+    pub log_scale: Option<f64>,
+    /// siglip: initial bias of the logits, learned with the model (-10).
+    #[arg(long, allow_hyphen_values = true)]
+    pub bias: Option<f64>,
+    /// vicreg: weight of the invariance term (25); barlow_twins: weight of the
+    /// off-diagonal term (0.005).
+    #[arg(long)]
+    pub lambda: Option<f64>,
+    /// vicreg: weight of the variance term (25).
+    #[arg(long)]
+    pub mu: Option<f64>,
+    /// vicreg: weight of the covariance term (1).
+    #[arg(long)]
+    pub nu: Option<f64>,
     /// Where negatives come from (default: the recipe's own; batch for simclr and supcon,
     /// queue for moco). `contrast compare` takes a comma-separated list.
     #[arg(long, value_enum, value_delimiter = ',')]
@@ -79,6 +95,11 @@ impl ChoiceArgs {
             ("uniform_weight", self.uniform_weight),
             ("alpha", self.alpha),
             ("t", self.t),
+            ("log_scale", self.log_scale),
+            ("bias", self.bias),
+            ("lambda", self.lambda),
+            ("mu", self.mu),
+            ("nu", self.nu),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
@@ -201,6 +222,11 @@ mod tests {
             uniform_weight: Some(0.0),
             alpha: Some(0.0),
             t: Some(0.0),
+            log_scale: Some(0.0),
+            bias: Some(0.0),
+            lambda: Some(0.0),
+            mu: Some(0.0),
+            nu: Some(0.0),
             ..ChoiceArgs::default()
         };
         let flags: Vec<String> = args.loss_params().into_iter().map(|(k, _)| k).collect();

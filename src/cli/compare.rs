@@ -17,11 +17,13 @@ use super::train::TrainArgs;
 /// runs file (`--config` with `[[run]]` tables), and the shared settings as the flags of
 /// `contrast train` (`--config` without `[[run]]` is a config file of shared settings).
 #[derive(Args, Debug)]
-#[command(after_help = "Here --config is a config file of the shared settings, or a runs file: \
+#[command(
+    after_help = "Here --config is a config file of the shared settings, or a runs file: \
 the shared settings, `seeds = [0, 1]` and one [[run]] table per run with the keys it changes \
 (and an optional `name`). --out is the comparison folder (default runs/compare); each run \
 trains in OUT/<run>-seed<seed>. Run the same command again after an interruption: finished \
-runs are read, an interrupted one resumes from its checkpoint.")]
+runs are read, an interrupted one resumes from its checkpoint."
+)]
 pub struct CompareArgs {
     /// Losses to compare, comma-separated (e.g. nt_xent,dcl,hcl); loss-parameter flags go
     /// to the listed losses that take them.

@@ -57,6 +57,7 @@ pub mod error;
 pub mod eval;
 mod guard;
 pub mod loss_choice;
+pub mod loss_params;
 pub mod metrics;
 pub mod model;
 pub mod negatives;

@@ -25,8 +25,13 @@
 //! | `nt_xent_pairs` | every view of a sample is a positive of the others; one softmax per positive pair (pytorch-metric-learning `NTXentLoss`) | |
 //! | `positives_in_log` | every view of a sample is a positive; all positives inside one log (solo-learn multi-crop) | |
 //! | `supcon` | every view of a sample is a positive; SupCon `L_out` over view-instance labels | |
+//! | `siglip` | `(1/N) sum_ij softplus(-z_ij (e^t cos(a_i, b_j) + b))`, `z_ij = +1` on the diagonal, `-1` off it (Zhai et al. 2023); `t` and `b` are learned with the model (`loss.log_scale`, `loss.bias`) | `log_scale` (ln 10), `bias` (-10): the initial values |
+//! | `vicreg` | `lambda MSE(a, b) + mu (var(a) + var(b)) / 2 + nu (cov(a) + cov(b))` (Bardes et al. 2022; no negatives) | `lambda` (25), `mu` (25), `nu` (1) |
+//! | `barlow_twins` | `sum_j (1 - c_jj)^2 + lambda sum_{j != k} c_jk^2`, `c` the cross-correlation of the batch-normalised views (Zbontar et al. 2021; no negatives) | `lambda` (0.005) |
 //!
-//! The last three take any number of views (multi-crop) and reduce to NT-Xent for two.
+//! `nt_xent_pairs`, `positives_in_log` and `supcon` take any number of views (multi-crop)
+//! and reduce to NT-Xent for two. `siglip`, `vicreg` and `barlow_twins` ignore
+//! `temperature` (SigLIP learns its own).
 //! Which recipe takes which loss, and with which negatives, is the recipe table of
 //! [`crate::recipes`].
 
@@ -86,6 +91,33 @@ pub enum LossChoice {
     PositivesInLog {},
     /// SupCon `L_out` over view-instance labels.
     Supcon {},
+    /// SigLIP's sigmoid pairwise loss, with learned log-scale and bias.
+    Siglip {
+        /// Initial log-scale `t` (the logits are scaled by `exp(t)`).
+        #[serde(default = "siglip_log_scale")]
+        log_scale: f64,
+        /// Initial bias `b` of the logits.
+        #[serde(default = "siglip_bias")]
+        bias: f64,
+    },
+    /// VICReg: invariance, variance and covariance terms (no negatives).
+    Vicreg {
+        /// Weight of the invariance (MSE) term.
+        #[serde(default = "twenty_five")]
+        lambda: f64,
+        /// Weight of the variance term.
+        #[serde(default = "twenty_five")]
+        mu: f64,
+        /// Weight of the covariance term.
+        #[serde(default = "one")]
+        nu: f64,
+    },
+    /// Barlow Twins: cross-correlation towards the identity (no negatives).
+    BarlowTwins {
+        /// Weight of the off-diagonal (redundancy) term.
+        #[serde(default = "barlow_lambda")]
+        lambda: f64,
+    },
 }
 
 fn half() -> f64 {
@@ -99,6 +131,18 @@ fn one() -> f64 {
 }
 fn two() -> f64 {
     2.0
+}
+fn twenty_five() -> f64 {
+    25.0
+}
+fn siglip_log_scale() -> f64 {
+    contrast_losses::SIGLIP_INIT_LOG_SCALE
+}
+fn siglip_bias() -> f64 {
+    contrast_losses::SIGLIP_INIT_BIAS
+}
+fn barlow_lambda() -> f64 {
+    contrast_losses::BarlowTwinsConfig::default().lambda
 }
 
 impl LossChoice {
@@ -114,6 +158,9 @@ impl LossChoice {
         "nt_xent_pairs",
         "positives_in_log",
         "supcon",
+        "siglip",
+        "vicreg",
+        "barlow_twins",
     ];
 
     /// The loss's name.
@@ -129,6 +176,9 @@ impl LossChoice {
             LossChoice::NtXentPairs {} => "nt_xent_pairs",
             LossChoice::PositivesInLog {} => "positives_in_log",
             LossChoice::Supcon {} => "supcon",
+            LossChoice::Siglip { .. } => "siglip",
+            LossChoice::Vicreg { .. } => "vicreg",
+            LossChoice::BarlowTwins { .. } => "barlow_twins",
         }
     }
 
@@ -313,6 +363,28 @@ impl LossChoice {
                 check("alpha", alpha, alpha > 0.0, "> 0")?;
                 check("t", t, t > 0.0, "> 0")
             }
+            LossChoice::Siglip { log_scale, bias } => {
+                // exp(t) must stay a finite, normal f32.
+                check(
+                    "log_scale",
+                    log_scale,
+                    (-80.0..=80.0).contains(&log_scale),
+                    "in [-80, 80]",
+                )?;
+                check("bias", bias, true, "finite")
+            }
+            LossChoice::Vicreg { lambda, mu, nu } => {
+                check("lambda", lambda, lambda >= 0.0, ">= 0")?;
+                check("mu", mu, mu >= 0.0, ">= 0")?;
+                check("nu", nu, nu >= 0.0, ">= 0")?;
+                if lambda + mu + nu <= 0.0 {
+                    return Err(Error::Config(format!(
+                        "loss `{name}`: lambda, mu and nu are all 0: nothing to minimise"
+                    )));
+                }
+                Ok(())
+            }
+            LossChoice::BarlowTwins { lambda } => check("lambda", lambda, lambda >= 0.0, ">= 0"),
             _ => Ok(()),
         }
     }
@@ -407,6 +479,9 @@ mod tests {
             ("debiased", "tau_plus", 1.0),
             ("hcl", "beta", -1.0),
             ("align_uniform", "t", f64::NAN),
+            ("siglip", "log_scale", 100.0),
+            ("vicreg", "mu", -1.0),
+            ("barlow_twins", "lambda", f64::INFINITY),
         ] {
             let e = LossChoice::with_params(name, &[(key.into(), value)])
                 .unwrap_err()

@@ -68,6 +68,66 @@ fn simclr_with_each_two_view_loss() {
     }
 }
 
+/// The losses of `contrast-losses` added last: SigLIP (learned scale and bias) and the
+/// non-contrastive VICReg and Barlow Twins, in both two-view recipes.
+#[test]
+fn simclr_and_moco_with_siglip_vicreg_and_barlow_twins() {
+    for name in ["siglip", "vicreg", "barlow_twins"] {
+        loss_falls(with_loss(Method::Simclr, name));
+    }
+    loss_falls(with_loss(Method::Moco, "siglip"));
+}
+
+/// SigLIP's log-scale and bias are parameters of the model: the optimizer moves them,
+/// checkpoints carry them, and the momentum key encoder has none.
+#[test]
+fn siglip_learns_its_scale_and_bias() {
+    let config = TrainConfig {
+        epochs: 1,
+        ..with_loss(Method::Moco, "siglip")
+    };
+    let mut trainer = trainer(&config);
+    let scalars = trainer
+        .model
+        .loss_params()
+        .map(|p| [p.log_scale(), p.bias()]);
+    let [t, b] = scalars.expect("siglip has learned scalars");
+    let before = [trainer.g.value(t)[[]], trainer.g.value(b)[[]]];
+    assert_eq!(before, [10f32.ln(), -10.0]);
+    trainer.epoch(0, |_| {}).unwrap();
+    let after = [trainer.g.value(t)[[]], trainer.g.value(b)[[]]];
+    assert!(after[0] != before[0] && after[1] != before[1], "{after:?}");
+    let state = state_dict(&trainer.g, &trainer.model);
+    assert_eq!(state["loss.bias"][[]], after[1]);
+    let (_, key) = trainer.recipe.momentum_model().unwrap();
+    assert!(
+        state_dict(&trainer.g, key)
+            .keys()
+            .all(|k| !k.starts_with("loss."))
+    );
+    // Without siglip the model has no loss scalars (default runs are unchanged).
+    assert!(
+        self::trainer(&digits(Method::Simclr))
+            .model
+            .loss_params()
+            .is_none()
+    );
+}
+
+/// Only the k hardest negatives of each anchor (the blocked top-k miner's mask), with
+/// NT-Xent and DCL, in SimCLR and in MoCo.
+#[test]
+fn the_hardest_negatives_with_nt_xent_and_dcl() {
+    let hardest = |config: TrainConfig| TrainConfig {
+        negatives: Some(Negatives::Hardest),
+        hardest_k: Some(32),
+        ..config
+    };
+    loss_falls(hardest(digits(Method::Simclr)));
+    loss_falls(hardest(with_loss(Method::Simclr, "dcl")));
+    loss_falls(hardest(with_loss(Method::Moco, "nt_xent")));
+}
+
 #[test]
 fn simclr_with_each_multi_positive_loss() {
     for name in ["nt_xent_pairs", "positives_in_log", "supcon"] {
@@ -126,6 +186,20 @@ fn sampling_with_replacement_avoiding_or_masking_duplicates() {
         sampling: Sampling::Replacement,
         duplicates: Duplicates::Mask,
         ..with_loss(Method::Simclr, "positives_in_log")
+    });
+    // NT-Xent masks copies out of the negatives; with the hardest negatives the miner
+    // skips them.
+    loss_falls(TrainConfig {
+        sampling: Sampling::Replacement,
+        duplicates: Duplicates::Mask,
+        ..digits(Method::Simclr)
+    });
+    loss_falls(TrainConfig {
+        sampling: Sampling::Replacement,
+        duplicates: Duplicates::Mask,
+        negatives: Some(Negatives::Hardest),
+        hardest_k: Some(16),
+        ..with_loss(Method::Simclr, "dcl")
     });
 }
 

@@ -38,7 +38,7 @@ impl MocoState {
         ema_update_params(g, &key_model.named_params(), &model.backbone_params(), 0.0)?;
         Ok(Self {
             key_model,
-            objective: PairObjective::new(config, false)?,
+            objective: PairObjective::new(config, false, model.loss_params())?,
             momentum: f64::from(config.moco_momentum),
         })
     }

@@ -19,16 +19,17 @@
 //!
 //! | recipe | loss | negatives | views |
 //! |---|---|---|---|
-//! | SimCLR | `nt_xent` (`positives_in_log` with small crops), `info_nce`, `dcl`, `dcl_w`, `debiased`, `hcl`, `align_uniform`, `nt_xent_pairs`, `supcon` | `batch`, `queue` (`info_nce`) | `2`, `2+k` (multi-positive losses) |
-//! | MoCo v2 | `info_nce`, and every other loss of SimCLR over `[q; k]` (keys constant) | `queue` (for `info_nce`), `batch` (the other losses' default) | `2` |
+//! | SimCLR | `nt_xent` (`positives_in_log` with small crops), `info_nce`, `dcl`, `dcl_w`, `debiased`, `hcl`, `align_uniform`, `nt_xent_pairs`, `positives_in_log`, `supcon`, `siglip`, `vicreg`, `barlow_twins` | `batch`, `queue` (`info_nce`), `hardest` (`nt_xent`, `dcl`, `dcl_w`) | `2`, `2+k` (multi-positive losses) |
+//! | MoCo v2 | `info_nce`, and every other loss of SimCLR over `[q; k]` (keys constant) | `queue` (for `info_nce`), `batch` (the other losses' default), `hardest` (`nt_xent`, `dcl`, `dcl_w`) | `2` |
 //! | SupCon | SupCon `L_out` (class labels) | `batch`, `xbm` | `2`, `2+k` |
 //! | triplet | triplet margin | batch-hard | (1) |
 //! | BYOL | `2 - 2 cos` | none | `2` |
 //!
 //! Samples: `sampling = "replacement"` (not triplet, whose batches are P x K) draws batches
 //! with replacement; `duplicates = "avoid"` keeps a sample out of a batch that holds it
-//! already, `duplicates = "mask"` (the multi-positive losses and SupCon, whose labels make
-//! copies positives) keeps copies out of each other's negatives. A queue or memory must
+//! already, `duplicates = "mask"` keeps copies out of each other's negatives (`nt_xent`,
+//! `dcl`, `dcl_w` by a mask; the multi-positive losses and SupCon, whose labels make copies
+//! positives). A queue or memory must
 //! hold at least one batch of keys (`queue_size`).
 
 mod byol;
@@ -90,7 +91,11 @@ impl Recipe {
         total_steps: usize,
     ) -> Result<Self> {
         Ok(match config.method {
-            Method::Simclr => Recipe::SimClr(Box::new(PairObjective::new(config, true)?)),
+            Method::Simclr => Recipe::SimClr(Box::new(PairObjective::new(
+                config,
+                true,
+                model.loss_params(),
+            )?)),
             Method::Moco => {
                 Recipe::Moco(Box::new(MocoState::new(g, config, model, momentum_model)?))
             }
@@ -225,7 +230,7 @@ fn choices(method: Method) -> Choices {
     match method {
         Method::Simclr => Choices {
             losses: pair_losses,
-            negatives: &[Batch, Queue],
+            negatives: &[Batch, Queue, Hardest],
             small_crops: true,
         },
         Method::Moco => Choices {
@@ -241,8 +246,11 @@ fn choices(method: Method) -> Choices {
                 "nt_xent_pairs",
                 "positives_in_log",
                 "supcon",
+                "siglip",
+                "vicreg",
+                "barlow_twins",
             ],
-            negatives: &[Queue, Batch],
+            negatives: &[Queue, Batch, Hardest],
             small_crops: false,
         },
         Method::Supcon => Choices {
@@ -289,12 +297,22 @@ pub fn negatives_of(config: &TrainConfig) -> Option<Negatives> {
 }
 
 /// Whether `loss` (`None`: a recipe's fixed loss) reads negatives of the kind `negatives`:
-/// a queue extends `info_nce` only.
+/// a queue extends `info_nce` only; the hardest negatives are a mask of `nt_xent`, `dcl`
+/// and `dcl_w`.
 fn takes(loss: Option<&LossChoice>, negatives: Negatives) -> bool {
     match negatives {
         Negatives::Queue => matches!(loss, Some(LossChoice::InfoNce {})),
+        Negatives::Hardest => loss.is_some_and(masks_negatives),
         _ => true,
     }
+}
+
+/// Whether the loss takes a mask of each anchor's negatives (hardest, or copies removed).
+fn masks_negatives(loss: &LossChoice) -> bool {
+    matches!(
+        loss,
+        LossChoice::NtXent {} | LossChoice::Dcl {} | LossChoice::DclW { .. }
+    )
 }
 
 /// Checks the loss, negatives, views and sampling of `config` against its recipe's table.
@@ -349,6 +367,27 @@ pub fn check_choices(config: &TrainConfig) -> Result<()> {
         }
     }
     match negatives {
+        Some(Negatives::Hardest) if !takes(loss.as_ref(), Negatives::Hardest) => {
+            return bad(format!(
+                "negatives hardest masks the negatives of nt_xent, dcl and dcl_w; loss \
+                 {loss_name} has no such mask (hcl reweights towards hard negatives itself)"
+            ));
+        }
+        Some(Negatives::Hardest) => {
+            // Each anchor has 2N - 2 negatives in the stacked rows.
+            let most = 2 * config.batch_size - 2;
+            match config.hardest_k {
+                Some(k) if (1..=most).contains(&k) => {}
+                Some(k) => {
+                    return bad(format!(
+                        "hardest_k {k} must be in 1..={most} (the negatives of an anchor in a \
+                         batch of {})",
+                        config.batch_size
+                    ));
+                }
+                None => return bad("negatives hardest needs hardest_k (negatives kept)".into()),
+            }
+        }
         Some(n) if !takes(loss.as_ref(), n) => {
             return bad(format!(
                 "negatives queue extends info_nce (each view's rows as queries against the other \
@@ -388,12 +427,15 @@ pub fn check_choices(config: &TrainConfig) -> Result<()> {
         }
         (_, Duplicates::Mask)
             if !(config.method == Method::Supcon
-                || loss.as_ref().is_some_and(LossChoice::multi_positive)) =>
+                || loss
+                    .as_ref()
+                    .is_some_and(|l| l.multi_positive() || masks_negatives(l))) =>
         {
             return bad(format!(
-                "duplicates = \"mask\" needs a loss whose labels make copies positives \
-                 (nt_xent_pairs, positives_in_log, supcon, or the supcon recipe); {loss_name} \
-                 would count them as negatives: use duplicates = \"avoid\""
+                "duplicates = \"mask\" needs a loss that masks copies out of the negatives \
+                 (nt_xent, dcl, dcl_w) or whose labels make them positives (nt_xent_pairs, \
+                 positives_in_log, supcon, or the supcon recipe); {loss_name} would count them \
+                 as negatives: use duplicates = \"avoid\""
             ));
         }
         _ => {}
