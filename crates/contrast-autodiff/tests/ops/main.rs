@@ -2,7 +2,9 @@
 //! forward check against a plain reference loop.
 
 mod conv;
+mod conv_block;
 mod elementwise;
+mod embedding;
 mod matmul;
 mod norm;
 mod reduce;
