@@ -23,7 +23,7 @@ fn bad_choices_on_the_command_line_fail_without_writing_anything() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("run");
     let out_s = out.to_str().unwrap();
-    let cases: [(&[&str], &[&str]); 10] = [
+    let cases: [(&[&str], &[&str]); 14] = [
         (&["--loss", "ntxent"], &["ntxent", "nt_xent"]),
         (
             &["--loss", "dcl", "--beta", "1"],
@@ -59,6 +59,19 @@ fn bad_choices_on_the_command_line_fail_without_writing_anything() {
         ),
         (&["--views", "3+2"], &["views must be"]),
         (&["--duplicates", "mask"], &["sampling = \"replacement\""]),
+        (
+            &["--loss", "vicreg", "--bias", "-3"],
+            &["`vicreg` has no parameter `bias`", "siglip"],
+        ),
+        (&["--negatives", "hardest"], &["needs hardest_k"]),
+        (
+            &["--negatives", "hardest", "--hardest-k", "300"],
+            &["hardest_k 300", "1..=254"],
+        ),
+        (
+            &["--loss", "hcl", "--negatives", "hardest", "--hardest-k", "8"],
+            &["nt_xent, dcl and dcl_w", "hcl"],
+        ),
     ];
     for (flags, expect) in cases {
         let mut args = vec!["train", "--dataset", "digits", "--batch-size", "128"];
