@@ -175,6 +175,13 @@ pub struct TrainConfig {
     /// size, the full side otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub small_crop_size: Option<usize>,
+
+    // Cached-gradient steps (see `crate::cached`).
+    /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
+    /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
+    /// whole batch in one graph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -211,6 +218,7 @@ impl Default for TrainConfig {
             duplicates: Duplicates::Keep,
             views: ViewSpec::default(),
             small_crop_size: None,
+            chunk_size: None,
         }
     }
 }
@@ -318,6 +326,11 @@ impl TrainConfig {
         if self.eval_every == 0 || self.checkpoint_every == 0 {
             return bad("eval_every and checkpoint_every must be at least 1".into());
         }
+        if self.chunk_size == Some(0) {
+            return bad(
+                "chunk_size must be at least 1 (leave it out for whole-batch steps)".into(),
+            );
+        }
         // The loss, the negatives and the views, against the recipe's table.
         crate::recipes::check_choices(self)
     }
@@ -331,6 +344,15 @@ mod tests {
     fn defaults_are_valid_and_round_trip_through_toml() {
         let c = TrainConfig::default();
         c.validate().unwrap();
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn chunk_size_is_off_by_default_and_read_from_toml() {
+        assert_eq!(TrainConfig::default().chunk_size, None);
+        assert!(!TrainConfig::default().to_toml().contains("chunk_size"));
+        let c = TrainConfig::from_toml("chunk_size = 64\n").unwrap();
+        assert_eq!(c.chunk_size, Some(64));
         assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
     }
 
@@ -361,11 +383,12 @@ mod tests {
     #[test]
     fn invalid_values_are_rejected_by_name() {
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 6] = [
             ("temperature", |c| c.temperature = 0.0),
             ("batch_size", |c| c.batch_size = 1),
             ("lr", |c| c.lr = f32::NAN),
             ("byol_momentum", |c| c.byol_momentum = 1.0),
+            ("chunk_size", |c| c.chunk_size = Some(0)),
             ("samples_per_class", |c| {
                 c.method = Method::Triplet;
                 c.samples_per_class = 3;

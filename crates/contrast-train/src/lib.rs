@@ -30,6 +30,8 @@
 //! - [`recipes`]: one short file per method, each split into `encode` and `loss`; its table
 //!   says which loss ([`loss_choice`]), negatives ([`negatives`]) and views each takes.
 //! - [`compare`]: several configurations on one budget and seeds, one table.
+//! - [`cached`]: cached-gradient steps (`chunk_size`): batches larger than memory, encoded in
+//!   chunks, with the whole batch's gradient.
 //! - [`tasks`]: what differs between kinds of data (images, ...): the data, the encoder's
 //!   input, the evaluation and its baselines.
 //! - [`run`]: the run folder (config, metrics, checkpoints, embeddings, plots) and resume.
@@ -50,6 +52,7 @@
 
 pub mod augmentation;
 pub mod batch;
+pub mod cached;
 pub mod checkpoint;
 pub mod compare;
 pub mod config;
