@@ -69,7 +69,14 @@ fn bad_choices_on_the_command_line_fail_without_writing_anything() {
             &["hardest_k 300", "1..=254"],
         ),
         (
-            &["--loss", "hcl", "--negatives", "hardest", "--hardest-k", "8"],
+            &[
+                "--loss",
+                "hcl",
+                "--negatives",
+                "hardest",
+                "--hardest-k",
+                "8",
+            ],
             &["nt_xent, dcl and dcl_w", "hcl"],
         ),
     ];
