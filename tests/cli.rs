@@ -24,7 +24,7 @@ fn help_lists_every_subcommand() {
     let o = contrast(&["--help"]);
     assert!(o.status.success());
     let t = text(&o);
-    for sub in ["train", "eval", "embed", "info", "bench"] {
+    for sub in ["train", "eval", "embed", "info", "bench", "compare"] {
         assert!(t.contains(sub), "--help misses {sub}: {t}");
     }
     let o = contrast(&["train", "--help"]);

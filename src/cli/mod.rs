@@ -2,6 +2,8 @@
 
 mod bench;
 mod bench_train_step;
+mod choices;
+mod compare;
 mod embed;
 mod eval;
 mod info;
@@ -33,6 +35,8 @@ pub enum Command {
     Info(info::InfoArgs),
     /// Time parts of the pipeline (compare with scripts/peer_step.py).
     Bench(bench::BenchArgs),
+    /// Train several configurations (losses, negatives, seeds) on one budget and compare them.
+    Compare(compare::CompareArgs),
 }
 
 /// Run the parsed command line.
@@ -43,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(args) => embed::run(args),
         Command::Info(args) => info::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

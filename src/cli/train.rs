@@ -9,6 +9,7 @@ use contrast::train::config::{Device, EncoderKind, Method, OptimizerKind, TrainC
 use contrast::train::distributed::{Ranks, mpi_ranks};
 use contrast::train::run::{RunSummary, train_on};
 
+use super::choices::ChoiceArgs;
 use super::progress::Progress;
 
 /// Arguments of `contrast train`. Flags override the `--config` file, which overrides the
@@ -70,6 +71,9 @@ pub struct TrainArgs {
     /// Machine-readable output: one JSON object per epoch, then the summary.
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+    /// Loss, negatives, views and sampling.
+    #[command(flatten)]
+    pub choices: ChoiceArgs,
 }
 
 impl TrainArgs {
@@ -86,12 +90,19 @@ impl TrainArgs {
             Some(path) => TrainConfig::from_file(path)?,
             None => TrainConfig::default(),
         };
-        self.apply(&mut config);
+        self.apply(&mut config)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn apply(&self, c: &mut TrainConfig) {
+    /// Applies the flags to `c`.
+    pub(super) fn apply(&self, c: &mut TrainConfig) -> anyhow::Result<()> {
+        self.apply_settings(c);
+        self.choices.apply(c, false)
+    }
+
+    /// Applies the flags to `c`, but those of [`ChoiceArgs`].
+    pub(super) fn apply_settings(&self, c: &mut TrainConfig) {
         if let Some(v) = &self.dataset {
             c.dataset = v.clone();
         }
@@ -114,7 +125,7 @@ impl TrainArgs {
     /// not continue the same run.
     fn overrides_must_match(&self, saved: TrainConfig) -> anyhow::Result<TrainConfig> {
         let mut wanted = saved.clone();
-        self.apply(&mut wanted);
+        self.apply(&mut wanted)?;
         wanted.out = saved.out.clone();
         anyhow::ensure!(
             wanted == saved,

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::augmentation::ViewSpec;
 use crate::error::{Error, Result};
+use crate::loss_choice::LossChoice;
+use crate::negatives::{Duplicates, Negatives, Sampling};
 
 /// Which contrastive recipe trains the encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,7 +131,7 @@ pub struct TrainConfig {
     pub warmup_epochs: usize,
     /// Output width of the projection head.
     pub projection_dim: usize,
-    /// MoCo: number of keys in the queue.
+    /// MoCo, and `negatives = "queue"` or `"xbm"`: rows the memory holds.
     pub queue_size: usize,
     /// MoCo: momentum of the key encoder.
     pub moco_momentum: f32,
@@ -150,6 +153,29 @@ pub struct TrainConfig {
     pub probe_epochs: usize,
     /// Write a checkpoint every this many epochs.
     pub checkpoint_every: usize,
+
+    // --- Loss, negatives and views as choices (see `crate::recipes` for which recipe takes which) ---
+    /// The loss, a `[loss]` table (`name` and that loss's parameters, see
+    /// [`crate::loss_choice`]); absent: the recipe's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossChoice>,
+    /// Where the negatives come from (see [`crate::negatives`]); absent: the recipe's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<Negatives>,
+    /// `negatives = "hardest"`: negatives kept per anchor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardest_k: Option<usize>,
+    /// How batches are drawn: a shuffle per epoch, or with replacement.
+    pub sampling: Sampling,
+    /// Two copies of one sample in a batch: kept as negatives, avoided, or masked.
+    pub duplicates: Duplicates,
+    /// Views per sample: `"2"`, or `"2+k"` for k small crops (multi-crop).
+    pub views: ViewSpec,
+    /// Side of the small crops; absent: 3/7 of the image side for encoders that take any
+    /// size, the full side otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small_crop_size: Option<usize>,
+
     // Cached-gradient steps (see `crate::cached`).
     /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
     /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
@@ -185,6 +211,13 @@ impl Default for TrainConfig {
             eval_every: 5,
             probe_epochs: 100,
             checkpoint_every: 1,
+            loss: None,
+            negatives: None,
+            hardest_k: None,
+            sampling: Sampling::Shuffle,
+            duplicates: Duplicates::Keep,
+            views: ViewSpec::default(),
+            small_crop_size: None,
             chunk_size: None,
         }
     }
@@ -193,6 +226,13 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Parses a TOML document; unknown keys and wrong types are errors naming the key.
     pub fn from_toml(text: &str) -> Result<Self> {
+        // A `[loss]` table is checked first, so that a parameter of another loss is named
+        // with the loss it belongs to rather than as a bare unknown field.
+        if let Ok(table) = text.parse::<toml::Table>()
+            && let Some(toml::Value::Table(loss)) = table.get("loss")
+        {
+            LossChoice::from_table(loss.clone())?;
+        }
         let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         Ok(config)
     }
@@ -291,7 +331,8 @@ impl TrainConfig {
                 "chunk_size must be at least 1 (leave it out for whole-batch steps)".into(),
             );
         }
-        Ok(())
+        // The loss, the negatives and the views, against the recipe's table.
+        crate::recipes::check_choices(self)
     }
 }
 

@@ -12,6 +12,8 @@ use rand::Rng;
 use crate::batch::Input;
 use crate::config::{EncoderKind, Method, TrainConfig};
 use crate::error::Result;
+use crate::loss_params::LossParams;
+use crate::recipes::loss_of;
 use crate::tasks::InputSpec;
 
 /// Width of the encoder features for the MLP and CNN encoders.
@@ -19,12 +21,13 @@ const FEATURES: usize = 128;
 /// ResNet-18 width multiplier: a quarter-width network keeps CPU training practical.
 const RESNET_WIDTH: f64 = 0.25;
 
-/// Encoder + projection head (+ BYOL's predictor); parameter names `encoder.*`, `head.*`
-/// and `predictor.*`.
+/// Encoder + projection head (+ BYOL's predictor, + a loss's learned scalars); parameter
+/// names `encoder.*`, `head.*`, `predictor.*` and `loss.*`.
 pub struct ContrastModel {
     encoder: Box<dyn Module<f32>>,
     head: ProjectionHead<f32>,
     predictor: Option<ProjectionHead<f32>>,
+    loss: Option<LossParams>,
     feature_dim: usize,
 }
 
@@ -44,6 +47,7 @@ impl ContrastModel {
             let (f, p) = (model.feature_dim, config.projection_dim);
             model.predictor = Some(ProjectionHead::simclr(g, p, f, p, rng)?);
         }
+        model.loss = loss_of(config).and_then(|loss| LossParams::new(g, &loss));
         Ok(model)
     }
 
@@ -93,6 +97,7 @@ impl ContrastModel {
             encoder,
             head,
             predictor: None,
+            loss: None,
             feature_dim,
         })
     }
@@ -108,12 +113,17 @@ impl ContrastModel {
         Ok(predictor.forward(g, z)?)
     }
 
-    /// The parameters of encoder and head, without the predictor's: the ones a momentum copy
-    /// follows.
+    /// The parameters of encoder and head, without the predictor's or the loss's: the ones
+    /// a momentum copy follows.
     pub fn backbone_params(&self) -> Vec<contrast_nn::NamedParam> {
         let mut params = self.named_params();
-        params.retain(|p| !p.name.starts_with("predictor."));
+        params.retain(|p| !p.name.starts_with("predictor.") && !p.name.starts_with("loss."));
         params
+    }
+
+    /// The loss's learned scalars (SigLIP's log-scale and bias), if the loss has any.
+    pub fn loss_params(&self) -> Option<&LossParams> {
+        self.loss.as_ref()
     }
 
     /// Width of the encoder features (what kNN and the linear probe see).
@@ -152,6 +162,9 @@ impl Module<f32> for ContrastModel {
         if let Some(p) = &self.predictor {
             children.push(("predictor".into(), p));
         }
+        if let Some(l) = &self.loss {
+            children.push(("loss".into(), l));
+        }
         children
     }
 
@@ -162,6 +175,9 @@ impl Module<f32> for ContrastModel {
         ];
         if let Some(p) = &mut self.predictor {
             children.push(("predictor".into(), p));
+        }
+        if let Some(l) = &mut self.loss {
+            children.push(("loss".into(), l));
         }
         children
     }
