@@ -29,12 +29,12 @@
 use contrast_autodiff::{Graph, Var};
 use contrast_gpu::GpuContext;
 use contrast_losses::autodiff::{
-    alignment_op, barlow_twins_op, dcl_masked_op, debiased_op, hard_negative_op, info_nce_op,
+    alignment_op, barlow_twins_op, dcl_masked_op, debiased_op, hcl_op, info_nce_op,
     nt_xent_masked_op, nt_xent_pairs_op, positives_in_log_op, siglip_op, supcon_op, uniformity_op,
     vicreg_op,
 };
 use contrast_losses::{
-    AlignmentConfig, BarlowTwinsConfig, DclConfig, DclWeight, DebiasedConfig, HardNegativeConfig,
+    AlignmentConfig, BarlowTwinsConfig, DclConfig, DclWeight, DebiasedConfig, HclConfig,
     InfoNceConfig, NegativeMask, NtXentConfig, SigLipConfig, SoftmaxConfig, SupConConfig,
     UniformityConfig, VicRegConfig,
 };
@@ -197,14 +197,14 @@ impl PairObjective {
                 debiased_op(g, z, &config)?
             }
             LossChoice::Hcl { beta, tau_plus } => {
-                let config = HardNegativeConfig {
+                let config = HclConfig {
                     temperature: t,
                     tau_plus,
                     beta,
                     normalize: true,
                 };
                 let z = stacked(g)?;
-                hard_negative_op(g, z, &config)?
+                hcl_op(g, z, &config)?
             }
             LossChoice::AlignUniform {
                 align_weight,
