@@ -13,9 +13,11 @@
 //! | SupCon | 2 per sample | `z1`, `z2` | | every row of the same class | every other row | SupCon `L_out` |
 //! | triplet | 1 per sample, P x K batches | `z` | | hardest same-class row | hardest other-class row | triplet margin |
 //! | BYOL | 2 per sample; target = EMA of the online encoder + head | predictions `p1`, `p2` | targets `t1`, `t2` | the other view's target | none | `2 - 2 cos(p, t)` |
+//! | pairs | the two sides of a pair (or two token views), one encoder | `z_l`, `z_r` | | the partner | the other partners, both directions | symmetric InfoNCE (CLIP), optional learnable `T` |
 
 mod byol;
 mod moco;
+pub mod pairs;
 mod simclr;
 mod supcon;
 mod triplet;
@@ -44,6 +46,8 @@ pub enum Recipe {
     Triplet,
     /// BYOL: the target network and its momentum schedule.
     Byol(Box<ByolState>),
+    /// Pairs: the model's learnable log-scale parameter, if the temperature is learned.
+    Pairs(Option<Var>),
 }
 
 /// The rows a recipe's loss sees for a batch (or a chunk, or a rank's shard of it): each
@@ -80,6 +84,7 @@ impl Recipe {
                 momentum_model,
                 total_steps,
             )?)),
+            Method::Pairs => Recipe::Pairs(model.logit_scale()),
         })
     }
 
@@ -110,7 +115,7 @@ impl Recipe {
         batch: &Batch,
     ) -> Result<Encoded> {
         match self {
-            Recipe::SimClr | Recipe::SupCon => two_views(g, model, batch),
+            Recipe::SimClr | Recipe::SupCon | Recipe::Pairs(_) => two_views(g, model, batch),
             Recipe::Moco(state) => state.encode(g, model, batch),
             Recipe::Triplet => Ok(Encoded {
                 rows: vec![model.project(g, view(batch, 0)?)?],
@@ -138,11 +143,12 @@ impl Recipe {
             Recipe::SupCon => supcon::loss(g, rows, &meta.labels, config.temperature),
             Recipe::Triplet => triplet::loss(g, rows, &meta.labels, config.margin),
             Recipe::Byol(state) => state.loss(g, rows, &encoded.frozen),
+            Recipe::Pairs(log_scale) => pairs::loss(g, rows, config.temperature, *log_scale),
         }
     }
 
     /// Work after the optimizer step `k` (from 0): the momentum update of MoCo's key encoder
-    /// or BYOL's target.
+    /// or BYOL's target, the clamp of a learnable temperature.
     pub fn after_step(
         &mut self,
         g: &mut Graph<f32>,
@@ -152,6 +158,10 @@ impl Recipe {
         match self {
             Recipe::Moco(state) => state.momentum_update(g, model),
             Recipe::Byol(state) => state.momentum_update(g, model, k),
+            Recipe::Pairs(Some(log_scale)) => {
+                pairs::clamp(g, *log_scale);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
