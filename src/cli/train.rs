@@ -62,6 +62,9 @@ pub struct TrainArgs {
     /// Text: two word-dropping views of each sentence instead of its partner (no pairs).
     #[arg(long)]
     pub unsupervised: bool,
+    /// Text: thin both sides of every training pair by word-dropping views (a regulariser).
+    #[arg(long)]
+    pub augment_pairs: bool,
     /// Continue the run in this folder from its last checkpoint (settings come from it).
     #[arg(long, conflicts_with_all = ["config", "out"])]
     pub resume: Option<PathBuf>,
@@ -127,6 +130,7 @@ impl TrainArgs {
         c.seed = self.seed.unwrap_or(c.seed);
         c.learnable_temperature |= self.learnable_temperature;
         c.unsupervised |= self.unsupervised;
+        c.augment_pairs |= self.augment_pairs;
         if let Some(out) = &self.out {
             c.out = out.clone();
         }

@@ -160,6 +160,9 @@ pub struct TrainConfig {
     /// Text: two token views (word deletion, span mask) of each sentence as the positive
     /// pair instead of the sentence's partner (text without pairs).
     pub unsupervised: bool,
+    /// Text: thin each side of a training pair by the same word-dropping views (a
+    /// regulariser against memorising the pairs).
+    pub augment_pairs: bool,
     /// Text: hash buckets of the featuriser, the rows of the embedding table.
     pub buckets: u32,
     /// Text: widths of the bag encoder, `[embedding, hidden..., features]`.
@@ -195,6 +198,7 @@ impl Default for TrainConfig {
             checkpoint_every: 1,
             learnable_temperature: false,
             unsupervised: false,
+            augment_pairs: false,
             buckets: contrast_text::DEFAULT_BUCKETS,
             text_dims: vec![256, 256, 128],
         }

@@ -215,16 +215,22 @@ impl Task for Text {
     }
 
     fn source(&self, config: &TrainConfig, views: usize) -> Result<Arc<dyn crate::source::Source>> {
-        if config.unsupervised {
-            let texts: Vec<&str> = self
-                .data
-                .train
-                .iter()
-                .flat_map(|p| [p.left.as_str(), p.right.as_str()])
-                .collect();
-            return Ok(Arc::new(source::TextViews::unsupervised(
+        if config.unsupervised || config.augment_pairs {
+            let train = &self.data.train;
+            let side = |right: bool| -> Vec<&str> {
+                train
+                    .iter()
+                    .map(|p| if right { &p.right } else { &p.left }.as_str())
+                    .collect()
+            };
+            let sides = if config.unsupervised {
+                vec![[side(false), side(true)].concat()]
+            } else {
+                vec![side(false), side(true)]
+            };
+            return Ok(Arc::new(source::TextViews::words(
                 &self.featurizer,
-                &texts,
+                &sides,
                 views,
                 config.seed,
             )?));

@@ -3,7 +3,8 @@
 //! - **Pairs**: sample `i` is training pair `i`; view 0 is its left sentence, view 1 its
 //!   right one (translation or paraphrase), both featurised once, up front.
 //! - **Unsupervised** (text without pairs): sample `i` is one sentence (each side of every
-//!   training pair counts as a sentence); each view keeps a random subset of its words:
+//!   training pair counts as a sentence); each view keeps a random subset of its words
+//!   (with `augment_pairs`, each side of a pair is thinned so too, a regulariser):
 //!   contrast-augment's span mask over word positions (masked words dropped), then its
 //!   token deletion, drawn from the `(seed, epoch, index, view)` stream. A word's ids (its
 //!   unigram and character n-grams) stay or go together, so a view is a shorter sentence.
@@ -24,7 +25,8 @@ pub const WORD_DELETION: f32 = 0.1;
 /// The mask token of the span mask over word positions (never a position).
 const MASKED: u32 = u32::MAX;
 
-/// Training pairs as views: the two sides, or two word-dropping views of each sentence.
+/// Training pairs as views: the two sides, or word-dropping views of each sentence (of
+/// each side of a pair, with `augment_pairs`).
 pub(crate) enum TextViews {
     /// Left and right bags of every training pair.
     Pairs {
@@ -37,10 +39,12 @@ pub(crate) enum TextViews {
         /// All 0: no classes.
         labels: Vec<usize>,
     },
-    /// Every training sentence as the bags of its words.
-    Unsupervised {
-        /// `sentences[i][w]`: the ids of word `w` of sentence `i`.
-        sentences: Vec<Vec<Vec<u32>>>,
+    /// Sentences as the bags of their words; view `v` of sample `i` is a word-dropping view
+    /// of `sides[v % sides.len()][i]` (one side: two views of one sentence; two sides:
+    /// augmented pairs).
+    Words {
+        /// `sides[s][i][w]`: the ids of word `w` of sentence `i` on side `s`.
+        sides: Vec<Vec<Vec<Vec<u32>>>>,
         /// Views per sample.
         views: usize,
         /// The two token ops, applied in order to word positions.
@@ -65,25 +69,30 @@ impl TextViews {
         })
     }
 
-    /// Word-dropping views of every sentence of `texts`.
-    pub(crate) fn unsupervised(
+    /// Word-dropping views of the sentences of every side of `sides` (all sides equally long).
+    pub(crate) fn words(
         featurizer: &Featurizer,
-        texts: &[&str],
+        sides: &[Vec<&str>],
         views: usize,
         seed: u64,
     ) -> Result<Self> {
         check_views(views)?;
-        let sentences: Vec<Vec<Vec<u32>>> = texts
+        let sides: Vec<Vec<Vec<Vec<u32>>>> = sides
             .iter()
-            .map(|t| words(t).iter().map(|w| featurizer.bag(w)).collect())
+            .map(|texts| {
+                texts
+                    .iter()
+                    .map(|t| words(t).iter().map(|w| featurizer.bag(w)).collect())
+                    .collect()
+            })
             .collect();
         let ops = [
             TokenOp::span_mask(SPAN_MASK_RATIO, SPAN_MASK_WORDS, MASKED)?,
             TokenOp::deletion(WORD_DELETION)?,
         ];
-        Ok(Self::Unsupervised {
-            labels: vec![0; sentences.len()],
-            sentences,
+        Ok(Self::Words {
+            labels: vec![0; sides.first().map_or(0, Vec::len)],
+            sides,
             views,
             ops,
             seed,
@@ -129,7 +138,7 @@ impl Source for TextViews {
 
     fn labels(&self) -> &[usize] {
         match self {
-            Self::Pairs { labels, .. } | Self::Unsupervised { labels, .. } => labels,
+            Self::Pairs { labels, .. } | Self::Words { labels, .. } => labels,
         }
     }
 
@@ -141,17 +150,18 @@ impl Source for TextViews {
                 .iter()
                 .map(|side| Input::Bags(TokenBags::from_bags(indices.iter().map(|&i| side.bag(i)))))
                 .collect(),
-            Self::Unsupervised {
-                sentences,
+            Self::Words {
+                sides,
                 views,
                 ops,
                 seed,
                 ..
-            } => (0..*views as u64)
+            } => (0..*views)
                 .map(|v| {
+                    let side = &sides[v % sides.len()];
                     Input::Bags(TokenBags::from_bags(indices.iter().map(|&i| {
-                        let mut rng = stream_rng(*seed, epoch, i as u64, v);
-                        word_view(&sentences[i], ops, &mut rng)
+                        let mut rng = stream_rng(*seed, epoch, i as u64, v as u64);
+                        word_view(&side[i], ops, &mut rng)
                     })))
                 })
                 .collect(),
@@ -178,7 +188,7 @@ mod tests {
         })
         .unwrap();
         let text = "in the beginning god created the heaven and the earth";
-        let source = TextViews::unsupervised(&f, &[text, "and god said"], 2, 7).unwrap();
+        let source = TextViews::words(&f, &[vec![text, "and god said"]], 2, 7).unwrap();
         let a = source.batch(&[0, 1], 3).unwrap();
         assert_eq!(a, source.batch(&[0, 1], 3).unwrap());
         assert_ne!(a, source.batch(&[0, 1], 4).unwrap());
