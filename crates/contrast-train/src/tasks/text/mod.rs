@@ -9,8 +9,8 @@
 //! - **Input**: every sentence featurised once as a bag of hashed word unigrams and
 //!   character 3- to 5-grams (`config.buckets` buckets), read by a shared
 //!   [`BagEncoder`](contrast_nn::encoders::BagEncoder) (one encoder for both languages).
-//! - **Views** ([`source`]): the two sides of a pair, or, with `unsupervised`, two
-//!   word-dropping views of one sentence.
+//! - **Views** (`source.rs`): the two sides of a pair, or, with `unsupervised`, two
+//!   word-dropping views of one sentence (with `augment_pairs`, each side thinned so too).
 //! - **Evaluation**: the test pairs' projections (what the loss compared, CLIP's
 //!   convention), cosine similarity, and for each direction (left -> right, right -> left)
 //!   top-1 accuracy in seeded pools of 1,000 pairs (the true partner and 999 others),
