@@ -50,6 +50,10 @@ pub struct TrainArgs {
     /// Where the matrix products run.
     #[arg(long, value_enum)]
     pub device: Option<Device>,
+    /// Encode the batch this many samples at a time (cached-gradient step: batches larger
+    /// than memory, the same gradient; batch norm then normalises each chunk).
+    #[arg(long)]
+    pub chunk_size: Option<usize>,
     /// Seed of every random stream.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -131,6 +135,7 @@ impl TrainArgs {
         c.learnable_temperature |= self.learnable_temperature;
         c.unsupervised |= self.unsupervised;
         c.augment_pairs |= self.augment_pairs;
+        c.chunk_size = self.chunk_size.or(c.chunk_size);
         if let Some(out) = &self.out {
             c.out = out.clone();
         }

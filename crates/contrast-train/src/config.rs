@@ -167,6 +167,12 @@ pub struct TrainConfig {
     pub buckets: u32,
     /// Text: widths of the bag encoder, `[embedding, hidden..., features]`.
     pub text_dims: Vec<usize>,
+    // Cached-gradient steps (see `crate::cached`).
+    /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
+    /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
+    /// whole batch in one graph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<usize>,
 }
 
 impl Default for TrainConfig {
@@ -201,6 +207,7 @@ impl Default for TrainConfig {
             augment_pairs: false,
             buckets: contrast_text::DEFAULT_BUCKETS,
             text_dims: vec![256, 256, 128],
+            chunk_size: None,
         }
     }
 }
@@ -344,6 +351,11 @@ impl TrainConfig {
                 self.temperature
             ));
         }
+        if self.chunk_size == Some(0) {
+            return bad(
+                "chunk_size must be at least 1 (leave it out for whole-batch steps)".into(),
+            );
+        }
         Ok(())
     }
 }
@@ -356,6 +368,15 @@ mod tests {
     fn defaults_are_valid_and_round_trip_through_toml() {
         let c = TrainConfig::default();
         c.validate().unwrap();
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn chunk_size_is_off_by_default_and_read_from_toml() {
+        assert_eq!(TrainConfig::default().chunk_size, None);
+        assert!(!TrainConfig::default().to_toml().contains("chunk_size"));
+        let c = TrainConfig::from_toml("chunk_size = 64\n").unwrap();
+        assert_eq!(c.chunk_size, Some(64));
         assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
     }
 
@@ -386,11 +407,12 @@ mod tests {
     #[test]
     fn invalid_values_are_rejected_by_name() {
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 6] = [
             ("temperature", |c| c.temperature = 0.0),
             ("batch_size", |c| c.batch_size = 1),
             ("lr", |c| c.lr = f32::NAN),
             ("byol_momentum", |c| c.byol_momentum = 1.0),
+            ("chunk_size", |c| c.chunk_size = Some(0)),
             ("samples_per_class", |c| {
                 c.method = Method::Triplet;
                 c.samples_per_class = 3;

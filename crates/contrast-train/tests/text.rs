@@ -285,3 +285,24 @@ fn texts_embed_into_the_retrieval_space() {
     assert_eq!(rows.dim(), (3, 32));
     assert!(rows.iter().all(|v| v.is_finite()));
 }
+
+#[test]
+fn a_cached_gradient_step_of_one_chunk_is_the_plain_step_learned_temperature_included() {
+    let plain = TrainConfig {
+        learnable_temperature: true,
+        ..config()
+    };
+    let chunked = TrainConfig {
+        chunk_size: Some(plain.batch_size),
+        ..plain.clone()
+    };
+    let mut states = Vec::new();
+    for config in [plain, chunked] {
+        let mut t = trainer(&config);
+        let batch = t.batch(&t.plan(0).unwrap()[0], 0).unwrap();
+        t.step(&batch, 0).unwrap();
+        t.step(&batch, 0).unwrap();
+        states.push(state_dict(&t.g, &t.model));
+    }
+    assert_bit_equal(&states[0], &states[1]);
+}
