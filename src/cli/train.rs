@@ -8,19 +8,23 @@ use clap::Args;
 use contrast::train::config::{Device, EncoderKind, Method, OptimizerKind, TrainConfig};
 use contrast::train::distributed::{Ranks, mpi_ranks};
 use contrast::train::run::{RunSummary, train_on};
+use contrast::train::tasks::text::DEFAULT_TEXT_DATASET;
 
 use super::choices::ChoiceArgs;
 use super::progress::Progress;
 
 /// Arguments of `contrast train`. Flags override the `--config` file, which overrides the
-/// defaults.
+/// defaults; the defaults depend on the dataset (`TrainConfig::for_dataset`: text gets the
+/// pairs recipe's).
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
     /// TOML file with any of the settings below (keys as in the run folder's config.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Dataset: digits, mnist5k (embedded), fashion-mnist[:PATH], mnist:PATH, cifar10:PATH,
-    /// cifar100:PATH, folder:PATH.
+    /// cifar100:PATH, folder:PATH; text: bible:web-es, bible:kjv-web, bible:A-B (installed
+    /// SWORD modules), bible-slice:web-es (embedded; the default of --method pairs),
+    /// pairs:PATH.
     #[arg(long)]
     pub dataset: Option<String>,
     /// Contrastive recipe.
@@ -57,6 +61,15 @@ pub struct TrainArgs {
     /// Run folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Pairs: learn the temperature (CLIP's clamped log-scale), starting at --temperature.
+    #[arg(long)]
+    pub learnable_temperature: bool,
+    /// Text: two word-dropping views of each sentence instead of its partner (no pairs).
+    #[arg(long)]
+    pub unsupervised: bool,
+    /// Text: thin both sides of every training pair by word-dropping views (a regulariser).
+    #[arg(long)]
+    pub augment_pairs: bool,
     /// Continue the run in this folder from its last checkpoint (settings come from it).
     #[arg(long, conflicts_with_all = ["config", "out"])]
     pub resume: Option<PathBuf>,
@@ -86,10 +99,25 @@ impl TrainArgs {
             config.out = dir.clone();
             return self.overrides_must_match(config);
         }
-        let mut config = match &self.config {
-            Some(path) => TrainConfig::from_file(path)?,
-            None => TrainConfig::default(),
+        let over = |base: TrainConfig| -> anyhow::Result<TrainConfig> {
+            Ok(match &self.config {
+                Some(path) => TrainConfig::from_file_over(&base, path)?,
+                None => base,
+            })
         };
+        // The defaults depend on the data, so the dataset is found first; the pairs recipe
+        // without a named dataset trains on the embedded text slice.
+        let file = over(TrainConfig::default())?;
+        let named_in_file = file.dataset != TrainConfig::default().dataset;
+        let dataset = match &self.dataset {
+            Some(dataset) => dataset.clone(),
+            None if !named_in_file && self.method.unwrap_or(file.method) == Method::Pairs => {
+                DEFAULT_TEXT_DATASET.to_string()
+            }
+            None => file.dataset,
+        };
+        let mut config = over(TrainConfig::for_dataset(&dataset))?;
+        config.dataset = dataset;
         self.apply(&mut config)?;
         config.validate()?;
         Ok(config)
@@ -115,6 +143,9 @@ impl TrainArgs {
         c.temperature = self.temperature.unwrap_or(c.temperature);
         c.lr = self.lr.unwrap_or(c.lr);
         c.seed = self.seed.unwrap_or(c.seed);
+        c.learnable_temperature |= self.learnable_temperature;
+        c.unsupervised |= self.unsupervised;
+        c.augment_pairs |= self.augment_pairs;
         c.chunk_size = self.chunk_size.or(c.chunk_size);
         if let Some(out) = &self.out {
             c.out = out.clone();

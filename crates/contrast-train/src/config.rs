@@ -33,6 +33,9 @@ pub enum Method {
     /// Non-contrastive comparison: a predictor regresses the projection of an EMA target
     /// network, no negatives (Grill et al. 2020).
     Byol,
+    /// Pairs that mean the same (a translation, a paraphrase): symmetric InfoNCE over
+    /// in-batch negatives in both directions, as CLIP (Radford et al. 2021).
+    Pairs,
 }
 
 /// Which encoder architecture.
@@ -176,6 +179,20 @@ pub struct TrainConfig {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub small_crop_size: Option<usize>,
 
+    // Sentence embeddings from pairs (`--method pairs`, text datasets; see `tasks::text`).
+    /// Pairs: learn the temperature as CLIP does (a log-scale parameter started at
+    /// `temperature`, clamped to `0.01 <= T <= 1` after every step).
+    pub learnable_temperature: bool,
+    /// Text: two token views (word deletion, span mask) of each sentence as the positive
+    /// pair instead of the sentence's partner (text without pairs).
+    pub unsupervised: bool,
+    /// Text: thin each side of a training pair by the same word-dropping views (a
+    /// regulariser against memorising the pairs).
+    pub augment_pairs: bool,
+    /// Text: hash buckets of the featuriser, the rows of the embedding table.
+    pub buckets: u32,
+    /// Text: widths of the bag encoder, `[embedding, hidden..., features]`.
+    pub text_dims: Vec<usize>,
     // Cached-gradient steps (see `crate::cached`).
     /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
     /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
@@ -218,14 +235,38 @@ impl Default for TrainConfig {
             duplicates: Duplicates::Keep,
             views: ViewSpec::default(),
             small_crop_size: None,
+            learnable_temperature: false,
+            unsupervised: false,
+            augment_pairs: false,
+            buckets: contrast_text::DEFAULT_BUCKETS,
+            text_dims: vec![256, 256, 128],
             chunk_size: None,
         }
     }
 }
 
 impl TrainConfig {
+    /// The defaults for `dataset`: [`TrainConfig::default`] for images; for text datasets
+    /// (`bible:A-B`, `bible-slice:A-B`, `pairs:PATH`) the pairs recipe with its own budget
+    /// ([`crate::tasks::text::defaults`]).
+    pub fn for_dataset(dataset: &str) -> Self {
+        let base = Self {
+            dataset: dataset.to_string(),
+            ..Self::default()
+        };
+        if crate::tasks::text::is_text_dataset(dataset) {
+            return crate::tasks::text::defaults(base);
+        }
+        base
+    }
+
     /// Parses a TOML document; unknown keys and wrong types are errors naming the key.
     pub fn from_toml(text: &str) -> Result<Self> {
+        Self::from_toml_over(&Self::default(), text)
+    }
+
+    /// Parses a TOML document over `base`: the document's keys replace base's values.
+    pub fn from_toml_over(base: &Self, text: &str) -> Result<Self> {
         // A `[loss]` table is checked first, so that a parameter of another loss is named
         // with the loss it belongs to rather than as a bare unknown field.
         if let Ok(table) = text.parse::<toml::Table>()
@@ -233,20 +274,29 @@ impl TrainConfig {
         {
             LossChoice::from_table(loss.clone())?;
         }
-        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
-        Ok(config)
+        // Parsed alone first, so that unknown keys and wrong types are reported by name.
+        let _: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let mut merged = toml::Table::try_from(base).expect("every field serialises");
+        let document: toml::Table = text.parse().map_err(|e| Error::Config(format!("{e}")))?;
+        merged.extend(document);
+        merged.try_into().map_err(|e| Error::Config(e.to_string()))
     }
 
-    /// Reads and parses a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self> {
+    /// Reads and parses a TOML file over `base` (see [`TrainConfig::from_toml_over`]).
+    pub fn from_file_over(base: &Self, path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|e| match e {
+        Self::from_toml_over(base, &text).map_err(|e| match e {
             Error::Config(msg) => Error::Config(format!("{}: {msg}", path.display())),
             other => other,
         })
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        Self::from_file_over(&Self::default(), path)
     }
 
     /// The configuration as a TOML document.
@@ -325,6 +375,21 @@ impl TrainConfig {
         }
         if self.eval_every == 0 || self.checkpoint_every == 0 {
             return bad("eval_every and checkpoint_every must be at least 1".into());
+        }
+        if self.buckets == 0 || self.text_dims.is_empty() || self.text_dims.contains(&0) {
+            return bad(format!(
+                "buckets ({}) and every entry of text_dims ({:?}) must be at least 1",
+                self.buckets, self.text_dims
+            ));
+        }
+        if self.learnable_temperature && self.method != Method::Pairs {
+            return bad("learnable_temperature applies to --method pairs only".into());
+        }
+        if self.learnable_temperature && !(0.01..=1.0).contains(&self.temperature) {
+            return bad(format!(
+                "temperature must start in [0.01, 1] when learnable (CLIP's clamp), got {}",
+                self.temperature
+            ));
         }
         if self.chunk_size == Some(0) {
             return bad(

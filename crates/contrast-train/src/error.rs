@@ -80,6 +80,9 @@ pub enum Error {
     /// The dataset could not be loaded.
     #[error(transparent)]
     Data(#[from] contrast_data::Error),
+    /// Text data (pairs, Bible modules, features) could not be loaded.
+    #[error(transparent)]
+    Text(#[from] contrast_text::Error),
     /// An augmentation failed.
     #[error(transparent)]
     Augment(#[from] contrast_augment::Error),

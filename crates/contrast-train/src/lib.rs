@@ -13,6 +13,10 @@
 //! - **Triplet**: P x K batches, batch-hard mining, `max(d(a,p) - d(a,n) + margin, 0)`.
 //! - **BYOL** (the non-contrastive comparison, no negatives): a predictor `q` regresses a
 //!   momentum target's projection of the other view, `2 - 2 cos(q(z_1), z'_2)`, symmetrised.
+//! - **Pairs** (text: a sentence and its translation or paraphrase): CLIP's symmetric InfoNCE,
+//!   `(InfoNCE(z_l -> z_r) + InfoNCE(z_r -> z_l)) / 2` over in-batch negatives, optionally
+//!   with a learnable, clamped temperature; evaluated by retrieving each held-out sentence's
+//!   partner ([`tasks::text`]).
 //!
 //! The optimizer is AdamW (or SGD with momentum, or LARS) with linear warm-up then cosine
 //! decay of the learning rate.

@@ -2,11 +2,19 @@
 //! output the loss sees (SimCLR's finding: the loss is better applied after a head, the
 //! representation better taken before it). BYOL's online network adds a predictor after the
 //! head; its target network is the same encoder + head without one.
+//!
+//! Text (bags of hashed n-gram ids) goes through a [`BagEncoder`] (embedding bag -> MLP,
+//! `config.text_dims`) whose table gets row-sparse gradients: the optimizer updates only the
+//! rows a step used. The pairs recipe with a learnable temperature adds CLIP's log-scale
+//! parameter `logit_scale` (`t`, `T = exp(-t)`).
 
-use contrast_autodiff::{Graph, Var};
+use contrast_autodiff::{BagMode, Bags, Graph, Var};
 use contrast_nn::Module;
-use contrast_nn::encoders::{Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
+use contrast_nn::encoders::{
+    BagEncoder, BagEncoderConfig, Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig,
+};
 use contrast_nn::heads::ProjectionHead;
+use contrast_nn::optim::ParamKind;
 use rand::Rng;
 
 use crate::batch::Input;
@@ -22,13 +30,37 @@ const FEATURES: usize = 128;
 const RESNET_WIDTH: f64 = 0.25;
 
 /// Encoder + projection head (+ BYOL's predictor, + a loss's learned scalars); parameter
-/// names `encoder.*`, `head.*`, `predictor.*` and `loss.*`.
+/// names `encoder.*`, `head.*`, `predictor.*` and `loss.*` (and `logit_scale` for a
+/// learnable temperature).
 pub struct ContrastModel {
-    encoder: Box<dyn Module<f32>>,
+    encoder: Encoder,
     head: ProjectionHead<f32>,
     predictor: Option<ProjectionHead<f32>>,
     loss: Option<LossParams>,
+    logit_scale: Option<Var>,
     feature_dim: usize,
+}
+
+/// An encoder of tensors (images, frame stacks) or of bags of ids (text).
+enum Encoder {
+    Tensor(Box<dyn Module<f32>>),
+    Bags(BagEncoder<f32>),
+}
+
+impl Encoder {
+    fn module(&self) -> &dyn Module<f32> {
+        match self {
+            Encoder::Tensor(m) => m.as_ref(),
+            Encoder::Bags(m) => m,
+        }
+    }
+
+    fn module_mut(&mut self) -> &mut dyn Module<f32> {
+        match self {
+            Encoder::Tensor(m) => m.as_mut(),
+            Encoder::Bags(m) => m,
+        }
+    }
 }
 
 impl ContrastModel {
@@ -48,6 +80,10 @@ impl ContrastModel {
             model.predictor = Some(ProjectionHead::simclr(g, p, f, p, rng)?);
         }
         model.loss = loss_of(config).and_then(|loss| LossParams::new(g, &loss));
+        if config.learnable_temperature {
+            let t = (1.0 / config.temperature).ln();
+            model.logit_scale = Some(g.param(ndarray::arr1(&[t]).into_dyn()));
+        }
         Ok(model)
     }
 
@@ -58,38 +94,20 @@ impl ContrastModel {
         input: &InputSpec,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        let InputSpec::Images(shape) = input;
-        let (channels, height, width) = shape.dims();
-        let (encoder, feature_dim): (Box<dyn Module<f32>>, usize) = match config.encoder {
-            EncoderKind::Mlp => {
-                let mlp = Mlp::new(
-                    g,
-                    &MlpConfig::relu(&[channels * height * width, 512, FEATURES]),
-                    rng,
-                )?;
-                let out = mlp.out_features();
-                (Box::new(mlp), out)
+        let (encoder, feature_dim) = match input {
+            InputSpec::Images(shape) => {
+                let (encoder, dim) = image_encoder(g, config, shape.dims(), rng)?;
+                (Encoder::Tensor(encoder), dim)
             }
-            EncoderKind::Cnn => {
-                let cnn_config = SmallCnnConfig {
-                    in_channels: channels,
-                    image_side: height.min(width),
-                    channels: vec![32, 64],
-                    out_dim: Some(FEATURES),
-                    batch_norm: true,
+            InputSpec::Bags { buckets } => {
+                let bag_config = BagEncoderConfig {
+                    buckets: *buckets,
+                    dims: config.text_dims.clone(),
+                    mode: BagMode::Mean,
                 };
-                let cnn = SmallCnn::new(g, &cnn_config, rng)?;
-                let out = cnn.out_features();
-                (Box::new(cnn), out)
-            }
-            EncoderKind::Resnet18 => {
-                let resnet_config = ResNetConfig {
-                    in_channels: channels,
-                    ..ResNetConfig::resnet18(RESNET_WIDTH)
-                };
-                let resnet = ResNet::new(g, &resnet_config, rng)?;
-                let out = resnet.out_features();
-                (Box::new(resnet), out)
+                let encoder = BagEncoder::new(g, &bag_config, rng)?;
+                let dim = encoder.out_features();
+                (Encoder::Bags(encoder), dim)
             }
         };
         let head = ProjectionHead::simclr(g, feature_dim, feature_dim, config.projection_dim, rng)?;
@@ -98,8 +116,14 @@ impl ContrastModel {
             head,
             predictor: None,
             loss: None,
+            logit_scale: None,
             feature_dim,
         })
+    }
+
+    /// The log-scale parameter `t` of a learnable temperature (`T = exp(-t)`), shape `[1]`.
+    pub fn logit_scale(&self) -> Option<Var> {
+        self.logit_scale
     }
 
     /// The predictor applied to projections `z` (BYOL).
@@ -131,13 +155,25 @@ impl ContrastModel {
         self.feature_dim
     }
 
+    /// Width of the projection head's output (what the losses see).
+    pub fn projection_dim(&self) -> usize {
+        self.head.out_features()
+    }
+
     /// The encoder alone: `N` samples -> `(N, feature_dim)` (what evaluation sees).
     pub fn features(&mut self, g: &mut Graph<f32>, x: &Input) -> Result<Var> {
-        match x {
-            Input::Images(images) => {
+        match (x, &mut self.encoder) {
+            (Input::Images(images), Encoder::Tensor(encoder)) => {
                 let x = g.input(images.clone().into_dyn());
-                Ok(self.encoder.forward(g, x)?)
+                Ok(encoder.forward(g, x)?)
             }
+            (Input::Bags(bags), Encoder::Bags(encoder)) => {
+                let bags = Bags::from_csr(bags.ids.clone(), bags.offsets.clone())?;
+                Ok(encoder.forward_bags(g, &bags)?)
+            }
+            _ => Err(crate::error::Error::Config(
+                "the input's kind (images or token bags) differs from the encoder's".into(),
+            )),
         }
     }
 
@@ -148,15 +184,65 @@ impl ContrastModel {
     }
 }
 
+/// The image encoder named in `config` for `(channels, height, width)` inputs, with its
+/// feature width.
+fn image_encoder(
+    g: &mut Graph<f32>,
+    config: &TrainConfig,
+    (channels, height, width): (usize, usize, usize),
+    rng: &mut impl Rng,
+) -> Result<(Box<dyn Module<f32>>, usize)> {
+    Ok(match config.encoder {
+        EncoderKind::Mlp => {
+            let mlp = Mlp::new(
+                g,
+                &MlpConfig::relu(&[channels * height * width, 512, FEATURES]),
+                rng,
+            )?;
+            let out = mlp.out_features();
+            (Box::new(mlp), out)
+        }
+        EncoderKind::Cnn => {
+            let cnn_config = SmallCnnConfig {
+                in_channels: channels,
+                image_side: height.min(width),
+                channels: vec![32, 64],
+                out_dim: Some(FEATURES),
+                batch_norm: true,
+            };
+            let cnn = SmallCnn::new(g, &cnn_config, rng)?;
+            let out = cnn.out_features();
+            (Box::new(cnn), out)
+        }
+        EncoderKind::Resnet18 => {
+            let resnet_config = ResNetConfig {
+                in_channels: channels,
+                ..ResNetConfig::resnet18(RESNET_WIDTH)
+            };
+            let resnet = ResNet::new(g, &resnet_config, rng)?;
+            let out = resnet.out_features();
+            (Box::new(resnet), out)
+        }
+    })
+}
+
 impl Module<f32> for ContrastModel {
     fn forward(&mut self, g: &mut Graph<f32>, x: Var) -> contrast_nn::Result<Var> {
-        let h = self.encoder.forward(g, x)?;
+        let h = self.encoder.module_mut().forward(g, x)?;
         self.head.forward(g, h)
+    }
+
+    fn own_params(&self) -> Vec<(&'static str, Var, ParamKind)> {
+        // A scale, not a weight: no weight decay.
+        self.logit_scale
+            .map(|t| ("logit_scale", t, ParamKind::Norm))
+            .into_iter()
+            .collect()
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<f32>)> {
         let mut children: Vec<(String, &dyn Module<f32>)> = vec![
-            ("encoder".into(), self.encoder.as_ref()),
+            ("encoder".into(), self.encoder.module()),
             ("head".into(), &self.head),
         ];
         if let Some(p) = &self.predictor {
@@ -170,7 +256,7 @@ impl Module<f32> for ContrastModel {
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<f32>)> {
         let mut children: Vec<(String, &mut dyn Module<f32>)> = vec![
-            ("encoder".into(), self.encoder.as_mut()),
+            ("encoder".into(), self.encoder.module_mut()),
             ("head".into(), &mut self.head),
         ];
         if let Some(p) = &mut self.predictor {

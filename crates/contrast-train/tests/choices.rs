@@ -221,6 +221,7 @@ fn small_crops_of_another_size_give_one_block_per_view() {
         .iter()
         .map(|v| match v {
             contrast_train::batch::Input::Images(x) => x.shape()[2],
+            other => panic!("image views expected, got {other:?}"),
         })
         .collect();
     assert_eq!(sides, vec![8, 8, 4, 4, 4], "3/7 of 8, at least 4");

@@ -13,6 +13,7 @@
 //! | SupCon | 2 per sample | `z1`, `z2` | | every row of the same class | every other row | SupCon `L_out` |
 //! | triplet | 1 per sample, P x K batches | `z` | | hardest same-class row | hardest other-class row | triplet margin |
 //! | BYOL | 2 per sample; target = EMA of the online encoder + head | predictions `p1`, `p2` | targets `t1`, `t2` | the other view's target | none | `2 - 2 cos(p, t)` |
+//! | pairs | the two sides of a pair (or two token views), one encoder | `z_l`, `z_r` | | the partner | the other partners, both directions | symmetric InfoNCE (CLIP), optional learnable `T` |
 //!
 //! **Choices** (`loss`, `negatives`, `views`; the first listed is the default, see
 //! [`crate::loss_choice`] and [`crate::negatives`]):
@@ -35,6 +36,7 @@
 mod byol;
 mod moco;
 mod pair;
+pub mod pairs;
 mod simclr;
 mod supcon;
 mod triplet;
@@ -68,6 +70,8 @@ pub enum Recipe {
     Triplet,
     /// BYOL: the target network and its momentum schedule.
     Byol(Box<ByolState>),
+    /// Pairs: the model's learnable log-scale parameter, if the temperature is learned.
+    Pairs(Option<Var>),
 }
 
 /// The rows a recipe's loss sees for a batch (or a chunk, or a rank's shard of it): each
@@ -109,6 +113,7 @@ impl Recipe {
                 momentum_model,
                 total_steps,
             )?)),
+            Method::Pairs => Recipe::Pairs(model.logit_scale()),
         })
     }
 
@@ -160,7 +165,7 @@ impl Recipe {
         batch: &Batch,
     ) -> Result<Encoded> {
         match self {
-            Recipe::SimClr(_) | Recipe::SupCon(_) => every_view(g, model, batch),
+            Recipe::SimClr(_) | Recipe::SupCon(_) | Recipe::Pairs(_) => every_view(g, model, batch),
             Recipe::Moco(state) => state.encode(g, model, batch),
             Recipe::Triplet => Ok(Encoded {
                 rows: vec![model.project(g, view(batch, 0)?)?],
@@ -206,11 +211,12 @@ impl Recipe {
             Recipe::SupCon(state) => state.loss(g, rows, &meta.labels),
             Recipe::Triplet => triplet::loss(g, rows, &meta.labels, config.margin),
             Recipe::Byol(state) => state.loss(g, rows, &encoded.frozen),
+            Recipe::Pairs(log_scale) => pairs::loss(g, rows, config.temperature, *log_scale),
         }
     }
 
     /// Work after the optimizer step `k` (from 0): the momentum update of MoCo's key encoder
-    /// or BYOL's target.
+    /// or BYOL's target, the clamp of a learnable temperature.
     pub fn after_step(
         &mut self,
         g: &mut Graph<f32>,
@@ -220,6 +226,10 @@ impl Recipe {
         match self {
             Recipe::Moco(state) => state.momentum_update(g, model),
             Recipe::Byol(state) => state.momentum_update(g, model, k),
+            Recipe::Pairs(Some(log_scale)) => {
+                pairs::clamp(g, *log_scale);
+                Ok(())
+            }
             _ => Ok(()),
         }
     }
@@ -285,6 +295,11 @@ fn choices(method: Method) -> Choices {
         Method::Byol => Choices {
             losses: &[],
             negatives: &[],
+            small_crops: false,
+        },
+        Method::Pairs => Choices {
+            losses: &[],
+            negatives: &[Batch],
             small_crops: false,
         },
     }
@@ -511,10 +526,11 @@ fn every_view(g: &mut Graph<f32>, model: &mut ContrastModel, batch: &Batch) -> R
     })
 }
 
-/// The shape of one sample of an input.
+/// The shape of one sample of an input (bags of any length go through the model together).
 fn input_shape(input: &Input) -> Vec<usize> {
     match input {
         Input::Images(x) => x.shape()[1..].to_vec(),
+        Input::Bags(_) => Vec::new(),
     }
 }
 

@@ -7,8 +7,10 @@
 //! | task | datasets | input | evaluation | baselines |
 //! |---|---|---|---|---|
 //! | images | `mnist5k`, `digits`, `fashion-mnist`, `cifar10:PATH`, ... | NCHW images | kNN (k = 200, 20), linear probe, alignment/uniformity | raw pixels |
+//! | text | `bible:web-es`, `bible:kjv-web`, `bible:A-B`, `bible-slice:A-B`, `pairs:PATH` | bags of hashed n-gram ids | retrieval of the partner, both directions (top-1 in pools of 1,000 and in the full pool, MRR) | TF-IDF on the same features |
 
 pub mod images;
+pub mod text;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -28,6 +30,11 @@ use crate::trainer::Trainer;
 pub enum InputSpec {
     /// Images (or frame stacks) of this shape.
     Images(ImageShape),
+    /// Bags of feature ids in `0..buckets`.
+    Bags {
+        /// Rows of the embedding table.
+        buckets: usize,
+    },
 }
 
 /// Which split of a task's data.
@@ -80,5 +87,8 @@ pub trait Task: Send {
 
 /// The task of `config.dataset`, with its data loaded.
 pub fn load(config: &TrainConfig) -> Result<Box<dyn Task>> {
+    if text::is_text_dataset(&config.dataset) {
+        return Ok(Box::new(text::Text::load(config)?));
+    }
     Ok(Box::new(images::Images::load(config)?))
 }
