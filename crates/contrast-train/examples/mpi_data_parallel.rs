@@ -8,6 +8,8 @@
 //! mpirun -np 2 target/debug/examples/mpi_data_parallel
 //! ```
 
+// Shared with the thread-rank test, which also compares first-step gradients.
+#[allow(dead_code)]
 #[path = "../tests/support/data_parallel.rs"]
 mod data_parallel;
 
