@@ -1,4 +1,5 @@
-//! Encoders: an MLP, a small CNN for 28x28 / 32x32 images and a CIFAR-style ResNet-18.
+//! Encoders: an MLP, a small CNN for 28x28 / 32x32 images, a CIFAR-style ResNet-18, and a
+//! strided CNN for frame stacks of any size (pixel-based reinforcement learning).
 //!
 //! Each is a [`Module`](crate::Module) mapping a batch to one feature row per sample; the
 //! projection heads of [`heads`](crate::heads) go on top.
@@ -6,7 +7,9 @@
 mod mlp;
 mod resnet;
 mod small_cnn;
+mod strided_cnn;
 
 pub use mlp::{Mlp, MlpConfig};
 pub use resnet::{BasicBlock, ResNet, ResNetConfig};
 pub use small_cnn::{SmallCnn, SmallCnnConfig};
+pub use strided_cnn::{ConvStage, StridedCnn, StridedCnnConfig};
