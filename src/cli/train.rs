@@ -5,20 +5,21 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use contrast::train::config::{Device, EncoderKind, Method, TrainConfig};
+use contrast::train::config::{Augmentation, Device, EncoderKind, Method, TrainConfig};
 use contrast::train::run::{RunSummary, train};
 
 use super::progress::Progress;
 
 /// Arguments of `contrast train`. Flags override the `--config` file, which overrides the
-/// defaults.
+/// defaults; the defaults depend on the dataset (`TrainConfig::for_dataset`: trajectories
+/// get the temporal recipe's).
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
     /// TOML file with any of the settings below (keys as in the run folder's config.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Dataset: digits, mnist5k (embedded), fashion-mnist[:PATH], mnist:PATH, cifar10:PATH,
-    /// cifar100:PATH, folder:PATH.
+    /// cifar100:PATH, folder:PATH; trajectories (generated and cached): cartpole, mountaincar.
     #[arg(long)]
     pub dataset: Option<String>,
     /// Contrastive recipe.
@@ -27,6 +28,9 @@ pub struct TrainArgs {
     /// Encoder architecture.
     #[arg(long, value_enum)]
     pub encoder: Option<EncoderKind>,
+    /// Augmentation recipe of the views.
+    #[arg(long, value_enum)]
+    pub augmentation: Option<Augmentation>,
     /// Passes over the training split.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -48,6 +52,21 @@ pub struct TrainArgs {
     /// Run folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Temporal: steps k from an observation to its positive (default 1).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Temporal: frames per observation (default 2).
+    #[arg(long)]
+    pub frame_stack: Option<usize>,
+    /// Temporal: a textured background and a moving disc behind the system.
+    #[arg(long)]
+    pub distractors: bool,
+    /// Temporal: compare the embeddings of t and t + k directly, without the predictor.
+    #[arg(long)]
+    pub no_predictor: bool,
+    /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC).
+    #[arg(long)]
+    pub target_momentum: Option<f32>,
     /// Continue the run in this folder from its last checkpoint (settings come from it).
     #[arg(long, conflicts_with_all = ["config", "out"])]
     pub resume: Option<PathBuf>,
@@ -69,10 +88,18 @@ impl TrainArgs {
             config.out = dir.clone();
             return self.overrides_must_match(config);
         }
-        let mut config = match &self.config {
-            Some(path) => TrainConfig::from_file(path)?,
-            None => TrainConfig::default(),
+        let over = |base: TrainConfig| -> anyhow::Result<TrainConfig> {
+            Ok(match &self.config {
+                Some(path) => TrainConfig::from_file_over(&base, path)?,
+                None => base,
+            })
         };
+        // The defaults depend on the data, so the dataset is found first.
+        let dataset = match &self.dataset {
+            Some(dataset) => dataset.clone(),
+            None => over(TrainConfig::default())?.dataset,
+        };
+        let mut config = over(TrainConfig::for_dataset(&dataset))?;
         self.apply(&mut config);
         config.validate()?;
         Ok(config)
@@ -84,12 +111,22 @@ impl TrainArgs {
         }
         c.method = self.method.unwrap_or(c.method);
         c.encoder = self.encoder.unwrap_or(c.encoder);
+        c.augmentation = self.augmentation.unwrap_or(c.augmentation);
         c.device = self.device.unwrap_or(c.device);
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.batch_size = self.batch_size.unwrap_or(c.batch_size);
         c.temperature = self.temperature.unwrap_or(c.temperature);
         c.lr = self.lr.unwrap_or(c.lr);
         c.seed = self.seed.unwrap_or(c.seed);
+        c.horizon = self.horizon.or(c.horizon);
+        c.frame_stack = self.frame_stack.or(c.frame_stack);
+        if self.distractors {
+            c.distractors = Some(true);
+        }
+        if self.no_predictor {
+            c.predictor = Some(false);
+        }
+        c.target_momentum = self.target_momentum.or(c.target_momentum);
         if let Some(out) = &self.out {
             c.out = out.clone();
         }

@@ -30,6 +30,23 @@ pub enum Method {
     /// Non-contrastive comparison: a predictor regresses the projection of an EMA target
     /// network, no negatives (Grill et al. 2020).
     Byol,
+    /// Temporal contrast on trajectories (`cartpole`, `mountaincar`): InfoNCE between a
+    /// prediction from observation t and the actions, and observation t + k (CPC, CURL, ATC).
+    Temporal,
+}
+
+impl Method {
+    /// The name used in config files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Simclr => "simclr",
+            Method::Moco => "moco",
+            Method::Supcon => "supcon",
+            Method::Triplet => "triplet",
+            Method::Byol => "byol",
+            Method::Temporal => "temporal",
+        }
+    }
 }
 
 /// Which encoder architecture.
@@ -43,6 +60,8 @@ pub enum EncoderKind {
     Cnn,
     /// CIFAR-variant ResNet-18.
     Resnet18,
+    /// Strided CNN for frame stacks of any size: conv 5x5 s2, conv 3x3 s2, linear to 64.
+    Strided,
 }
 
 /// Which augmentation recipe makes the views (see [`crate::augmentation`]).
@@ -58,6 +77,10 @@ pub enum Augmentation {
     Objects,
     /// SimCLR's colour recipe: crop, flip, colour jitter, random grayscale.
     Color,
+    /// No augmentation (frame stacks).
+    None,
+    /// Random shift of a frame stack by up to 4 pixels, edges repeated (DrQ).
+    Shift,
 }
 
 impl Augmentation {
@@ -68,6 +91,8 @@ impl Augmentation {
             Augmentation::Digits => "digits",
             Augmentation::Objects => "objects",
             Augmentation::Color => "color",
+            Augmentation::None => "none",
+            Augmentation::Shift => "shift",
         }
     }
 }
@@ -133,6 +158,37 @@ pub struct TrainConfig {
     pub probe_epochs: usize,
     /// Write a checkpoint every this many epochs.
     pub checkpoint_every: usize,
+
+    // Temporal contrast (`--method temporal` on `cartpole` / `mountaincar`); read through
+    // [`TrainConfig::temporal`]. Unset means the default below; set with another method it
+    // is an error.
+    /// Temporal: steps `k` from an observation to its positive (default 1).
+    pub horizon: Option<usize>,
+    /// Temporal: frames per observation (default 2).
+    pub frame_stack: Option<usize>,
+    /// Temporal: a textured background and a moving disc behind the system (default off).
+    pub distractors: Option<bool>,
+    /// Temporal: predict the future embedding from the present one and the actions through
+    /// an MLP (default on); off compares the two embeddings directly.
+    pub predictor: Option<bool>,
+    /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset,
+    /// keys from the encoder itself.
+    pub target_momentum: Option<f32>,
+}
+
+/// The temporal recipe's settings with their defaults filled in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TemporalSettings {
+    /// Steps `k` from an observation to its positive.
+    pub horizon: usize,
+    /// Frames per observation.
+    pub frame_stack: usize,
+    /// Distracting backgrounds and discs.
+    pub distractors: bool,
+    /// An action-conditioned predictor between the two embeddings.
+    pub predictor: bool,
+    /// Momentum of the EMA target encoder, if there is one.
+    pub target_momentum: Option<f32>,
 }
 
 impl Default for TrainConfig {
@@ -160,24 +216,91 @@ impl Default for TrainConfig {
             eval_every: 5,
             probe_epochs: 100,
             checkpoint_every: 1,
+            horizon: None,
+            frame_stack: None,
+            distractors: None,
+            predictor: None,
+            target_momentum: None,
         }
     }
 }
 
+/// Whether `dataset` names generated trajectories (`cartpole`, `mountaincar`) rather than
+/// images.
+pub fn is_trajectory_dataset(dataset: &str) -> bool {
+    dataset.parse::<contrast_env::System>().is_ok()
+}
+
 impl TrainConfig {
+    /// The defaults for `dataset`: [`TrainConfig::default`] for images; for trajectories
+    /// (`cartpole`, `mountaincar`) the temporal recipe with its own budget: the strided CNN,
+    /// InfoNCE at T = 0.1, every temporal setting written out (see the README's temporal
+    /// section for how the budget was chosen).
+    pub fn for_dataset(dataset: &str) -> Self {
+        let base = Self {
+            dataset: dataset.to_string(),
+            ..Self::default()
+        };
+        if !is_trajectory_dataset(dataset) {
+            return base;
+        }
+        Self {
+            method: Method::Temporal,
+            encoder: EncoderKind::Strided,
+            augmentation: Augmentation::None,
+            epochs: 6,
+            batch_size: 256,
+            temperature: 0.1,
+            lr: 1e-3,
+            warmup_epochs: 0,
+            eval_every: 1,
+            horizon: Some(1),
+            frame_stack: Some(2),
+            distractors: Some(false),
+            predictor: Some(true),
+            target_momentum: None,
+            ..base
+        }
+    }
+
+    /// The temporal settings, defaults filled in.
+    pub fn temporal(&self) -> TemporalSettings {
+        TemporalSettings {
+            horizon: self.horizon.unwrap_or(1),
+            frame_stack: self.frame_stack.unwrap_or(2),
+            distractors: self.distractors.unwrap_or(false),
+            predictor: self.predictor.unwrap_or(true),
+            target_momentum: self.target_momentum,
+        }
+    }
+
     /// Parses a TOML document; unknown keys and wrong types are errors naming the key.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let config: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
-        Ok(config)
+        Self::from_toml_over(&Self::default(), text)
+    }
+
+    /// Parses a TOML document over `base`: the document's keys replace base's values.
+    pub fn from_toml_over(base: &Self, text: &str) -> Result<Self> {
+        // Parsed alone first, so that unknown keys and wrong types are reported by name.
+        let _: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
+        let mut merged = toml::Table::try_from(base).expect("every field serialises");
+        let document: toml::Table = text.parse().map_err(|e| Error::Config(format!("{e}")))?;
+        merged.extend(document);
+        merged.try_into().map_err(|e| Error::Config(e.to_string()))
     }
 
     /// Reads and parses a TOML file.
     pub fn from_file(path: &Path) -> Result<Self> {
+        Self::from_file_over(&Self::default(), path)
+    }
+
+    /// Reads and parses a TOML file over `base` (see [`TrainConfig::from_toml_over`]).
+    pub fn from_file_over(base: &Self, path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_toml(&text).map_err(|e| match e {
+        Self::from_toml_over(base, &text).map_err(|e| match e {
             Error::Config(msg) => Error::Config(format!("{}: {msg}", path.display())),
             other => other,
         })
@@ -256,6 +379,69 @@ impl TrainConfig {
         }
         if self.eval_every == 0 || self.checkpoint_every == 0 {
             return bad("eval_every and checkpoint_every must be at least 1".into());
+        }
+        self.validate_temporal()
+    }
+
+    /// The temporal recipe and trajectory data go together; its settings are its alone.
+    fn validate_temporal(&self) -> Result<()> {
+        let method = self.method.name();
+        let dataset = &self.dataset;
+        let not_applicable =
+            |setting: String, reason: String| Err(Error::NotApplicable { setting, reason });
+        match (self.method, is_trajectory_dataset(dataset)) {
+            (Method::Temporal, false) => {
+                return not_applicable(
+                    format!("method = {method}"),
+                    format!(
+                        "the temporal recipe trains on trajectories (cartpole, mountaincar), \
+                         and {dataset} is an image dataset"
+                    ),
+                );
+            }
+            (other, true) if other != Method::Temporal => {
+                return not_applicable(
+                    format!("method = {method}"),
+                    format!(
+                        "{dataset} holds trajectories, whose positives are the future: train \
+                         it with --method temporal"
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if self.method != Method::Temporal {
+            let set = [
+                ("horizon", self.horizon.map(|v| v.to_string())),
+                ("frame_stack", self.frame_stack.map(|v| v.to_string())),
+                ("distractors", self.distractors.map(|v| v.to_string())),
+                ("predictor", self.predictor.map(|v| v.to_string())),
+                (
+                    "target_momentum",
+                    self.target_momentum.map(|v| v.to_string()),
+                ),
+            ];
+            if let Some((key, Some(value))) = set.into_iter().find(|(_, v)| v.is_some()) {
+                return not_applicable(
+                    format!("{key} = {value}"),
+                    format!("a setting of the temporal recipe; --method {method} does not use it"),
+                );
+            }
+            return Ok(());
+        }
+        let t = self.temporal();
+        if t.frame_stack == 0 {
+            return Err(contrast_env::Error::ZeroFrameStack.into());
+        }
+        if t.horizon == 0 {
+            return Err(contrast_env::Error::ZeroOffset.into());
+        }
+        if let Some(m) = t.target_momentum
+            && !(0.0..1.0).contains(&m)
+        {
+            return Err(Error::Config(format!(
+                "target_momentum must be in [0, 1), got {m}"
+            )));
         }
         Ok(())
     }

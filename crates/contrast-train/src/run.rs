@@ -67,8 +67,23 @@ pub fn train(
     let started = Instant::now();
     config.validate()?;
     let task = tasks::load(config)?;
+    let mut summary = train_on(task.as_ref(), config, resume, observer)?;
+    // The whole run: loading (or generating) the data included.
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// [`train`] on a task already loaded (e.g. one built in memory).
+pub fn train_on(
+    task: &dyn Task,
+    config: &TrainConfig,
+    resume: bool,
+    observer: &mut dyn Observer,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    config.validate()?;
     let out = config.out.clone();
-    let mut trainer = Trainer::new(config, task.as_ref())?;
+    let mut trainer = Trainer::new(config, task)?;
     observer.status(&trainer.placement.description);
 
     // Baseline before any step: the same encoder at its random initialisation.
@@ -130,7 +145,7 @@ pub fn train(
     }
 
     observer.status("final evaluation: probes, baselines");
-    let report = evaluate(task.as_ref(), &mut trainer, Some(random_scores))?;
+    let report = evaluate(task, &mut trainer, Some(random_scores))?;
     write(
         &out.join("report.json"),
         serde_json::to_string_pretty(&report)

@@ -13,15 +13,18 @@
 //! | SupCon | 2 per sample | `z1`, `z2` | | every row of the same class | every other row | SupCon `L_out` |
 //! | triplet | 1 per sample, P x K batches | `z` | | hardest same-class row | hardest other-class row | triplet margin |
 //! | BYOL | 2 per sample; target = EMA of the online encoder + head | predictions `p1`, `p2` | targets `t1`, `t2` | the other view's target | none | `2 - 2 cos(p, t)` |
+//! | temporal | `o_t`, `o_{t+k}` and the actions; optional EMA target encoder | predictions `p_t` (and `z_{t+k}` without a target) | target keys `z'_{t+k}` | the sample's future | the other samples' futures | InfoNCE |
 
 mod byol;
 mod moco;
 mod simclr;
 mod supcon;
+mod temporal;
 mod triplet;
 
 pub use byol::ByolState;
 pub use moco::MocoState;
+pub use temporal::TemporalState;
 
 use contrast_autodiff::{Graph, Var};
 use contrast_gpu::GpuContext;
@@ -44,6 +47,8 @@ pub enum Recipe {
     Triplet,
     /// BYOL: the target network and its momentum schedule.
     Byol(Box<ByolState>),
+    /// Temporal contrast: the optional target encoder.
+    Temporal(Box<TemporalState>),
 }
 
 /// The rows a recipe's loss sees for a batch (or a chunk, or a rank's shard of it): each
@@ -80,15 +85,22 @@ impl Recipe {
                 momentum_model,
                 total_steps,
             )?)),
+            Method::Temporal => Recipe::Temporal(Box::new(TemporalState::new(
+                g,
+                config,
+                model,
+                momentum_model,
+            )?)),
         })
     }
 
     /// The momentum network the recipe keeps, with the prefix of its tensors in checkpoints:
-    /// MoCo's key encoder (`key`), BYOL's target (`target`).
+    /// MoCo's key encoder (`key`), BYOL's and the temporal recipe's target (`target`).
     pub fn momentum_model(&self) -> Option<(&'static str, &ContrastModel)> {
         match self {
             Recipe::Moco(state) => Some(("key", state.key_model())),
             Recipe::Byol(state) => Some(("target", state.target())),
+            Recipe::Temporal(state) => state.target().map(|t| ("target", t)),
             _ => None,
         }
     }
@@ -98,6 +110,7 @@ impl Recipe {
         match self {
             Recipe::Moco(state) => Some(("key", state.key_model_mut())),
             Recipe::Byol(state) => Some(("target", state.target_mut())),
+            Recipe::Temporal(state) => state.target_mut().map(|t| ("target", t)),
             _ => None,
         }
     }
@@ -117,6 +130,7 @@ impl Recipe {
                 frozen: Vec::new(),
             }),
             Recipe::Byol(state) => state.encode(g, model, batch),
+            Recipe::Temporal(state) => state.encode(g, model, batch),
         }
     }
 
@@ -138,6 +152,7 @@ impl Recipe {
             Recipe::SupCon => supcon::loss(g, rows, &meta.labels, config.temperature),
             Recipe::Triplet => triplet::loss(g, rows, &meta.labels, config.margin),
             Recipe::Byol(state) => state.loss(g, rows, &encoded.frozen),
+            Recipe::Temporal(state) => state.loss(g, encoded, config.temperature),
         }
     }
 
@@ -152,6 +167,7 @@ impl Recipe {
         match self {
             Recipe::Moco(state) => state.momentum_update(g, model),
             Recipe::Byol(state) => state.momentum_update(g, model, k),
+            Recipe::Temporal(state) => state.momentum_update(g, model),
             _ => Ok(()),
         }
     }

@@ -7,8 +7,10 @@
 //! | task | datasets | input | evaluation | baselines |
 //! |---|---|---|---|---|
 //! | images | `mnist5k`, `digits`, `fashion-mnist`, `cifar10:PATH`, ... | NCHW images | kNN (k = 200, 20), linear probe, alignment/uniformity | raw pixels |
+//! | temporal | `cartpole`, `mountaincar` (generated, cached) | frame stacks + one-hot actions | next-state retrieval top-1, kNN and ridge R^2 per state variable | raw pixels |
 
 pub mod images;
+pub mod temporal;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -26,8 +28,33 @@ use crate::trainer::Trainer;
 /// The input an encoder is built for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum InputSpec {
-    /// Images (or frame stacks) of this shape.
+    /// Images of this shape.
     Images(ImageShape),
+    /// Frame stacks: `k` frames as channels, any height and width, with `context`
+    /// conditioning values per sample (the one-hot actions a predictor reads).
+    FrameStacks {
+        /// `(k, H, W)`.
+        shape: ImageShape,
+        /// Width of each sample's context row.
+        context: usize,
+    },
+}
+
+impl InputSpec {
+    /// The shape of one sample, `(C, H, W)`.
+    pub fn shape(&self) -> ImageShape {
+        match self {
+            InputSpec::Images(shape) | InputSpec::FrameStacks { shape, .. } => *shape,
+        }
+    }
+
+    /// Width of the per-sample context row (0 when there is none).
+    pub fn context(&self) -> usize {
+        match self {
+            InputSpec::Images(_) => 0,
+            InputSpec::FrameStacks { context, .. } => *context,
+        }
+    }
 }
 
 /// Which split of a task's data.
@@ -78,7 +105,11 @@ pub trait Task: Send {
     ) -> Result<()>;
 }
 
-/// The task of `config.dataset`, with its data loaded.
+/// The task of `config.dataset`, with its data loaded: trajectories for `cartpole` and
+/// `mountaincar`, images otherwise.
 pub fn load(config: &TrainConfig) -> Result<Box<dyn Task>> {
+    if crate::config::is_trajectory_dataset(&config.dataset) {
+        return Ok(Box::new(temporal::Temporal::load(config)?));
+    }
     Ok(Box::new(images::Images::load(config)?))
 }
