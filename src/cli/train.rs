@@ -67,6 +67,9 @@ pub struct TrainArgs {
     /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC).
     #[arg(long)]
     pub target_momentum: Option<f32>,
+    /// Temporal: windows of this many consecutive pairs of one episode per batch.
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Continue the run in this folder from its last checkpoint (settings come from it).
     #[arg(long, conflicts_with_all = ["config", "out"])]
     pub resume: Option<PathBuf>,
@@ -127,6 +130,7 @@ impl TrainArgs {
             c.predictor = Some(false);
         }
         c.target_momentum = self.target_momentum.or(c.target_momentum);
+        c.window = self.window.or(c.window);
         if let Some(out) = &self.out {
             c.out = out.clone();
         }

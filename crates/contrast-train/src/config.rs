@@ -174,6 +174,9 @@ pub struct TrainConfig {
     /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset,
     /// keys from the encoder itself.
     pub target_momentum: Option<f32>,
+    /// Temporal: batches laid out in windows of this many consecutive pairs of one episode,
+    /// so that neighbours in time are each other's negatives (default 1: independent pairs).
+    pub window: Option<usize>,
 }
 
 /// The temporal recipe's settings with their defaults filled in.
@@ -189,6 +192,8 @@ pub struct TemporalSettings {
     pub predictor: bool,
     /// Momentum of the EMA target encoder, if there is one.
     pub target_momentum: Option<f32>,
+    /// Consecutive pairs of one episode per window of a batch.
+    pub window: usize,
 }
 
 impl Default for TrainConfig {
@@ -221,6 +226,7 @@ impl Default for TrainConfig {
             distractors: None,
             predictor: None,
             target_momentum: None,
+            window: None,
         }
     }
 }
@@ -259,6 +265,7 @@ impl TrainConfig {
             distractors: Some(false),
             predictor: Some(true),
             target_momentum: None,
+            window: Some(1),
             ..base
         }
     }
@@ -271,6 +278,7 @@ impl TrainConfig {
             distractors: self.distractors.unwrap_or(false),
             predictor: self.predictor.unwrap_or(true),
             target_momentum: self.target_momentum,
+            window: self.window.unwrap_or(1),
         }
     }
 
@@ -420,6 +428,7 @@ impl TrainConfig {
                     "target_momentum",
                     self.target_momentum.map(|v| v.to_string()),
                 ),
+                ("window", self.window.map(|v| v.to_string())),
             ];
             if let Some((key, Some(value))) = set.into_iter().find(|(_, v)| v.is_some()) {
                 return not_applicable(
@@ -435,6 +444,9 @@ impl TrainConfig {
         }
         if t.horizon == 0 {
             return Err(contrast_env::Error::ZeroOffset.into());
+        }
+        if t.window == 0 {
+            return Err(Error::Config("window must be at least 1".into()));
         }
         if let Some(m) = t.target_momentum
             && !(0.0..1.0).contains(&m)

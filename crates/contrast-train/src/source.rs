@@ -7,6 +7,8 @@
 
 use contrast_data::shuffled_indices;
 use contrast_sampling::sampler::{ClassBalancedSampler, SmallClassPolicy};
+use contrast_sampling::temporal::{Trajectories, window_batches};
+use rand::SeedableRng;
 
 use crate::batch::Batch;
 use crate::config::{Method, TrainConfig};
@@ -27,6 +29,13 @@ pub trait Source: Send + Sync {
 
     /// The views and facts of the samples `indices` in epoch `epoch`.
     fn batch(&self, indices: &[usize], epoch: u64) -> Result<Batch>;
+
+    /// The lengths of the sequences the samples form in order (samples `0..l_0` are the
+    /// first, `l_0..l_0 + l_1` the second, ...) when neighbouring samples are neighbours in
+    /// time; `None` (the default) when samples are independent.
+    fn sequences(&self) -> Option<Vec<usize>> {
+        None
+    }
 }
 
 /// How an epoch is cut into batches.
@@ -40,14 +49,25 @@ pub enum Plan {
         /// Samples per class (K).
         per_class: usize,
     },
+    /// Shuffled windows of up to `length` consecutive samples of one sequence, laid end to
+    /// end and cut into batches (`contrast_sampling::temporal::window_batches`), so that
+    /// neighbours in time share a batch.
+    Windows {
+        /// Samples per window.
+        length: usize,
+    },
 }
 
 impl Plan {
-    /// P x K batches for the triplet recipe, a shuffle for every other.
+    /// P x K batches for the triplet recipe, windows of time steps for the temporal recipe,
+    /// a shuffle for every other.
     pub fn for_config(config: &TrainConfig) -> Self {
         match config.method {
             Method::Triplet => Plan::ClassBalanced {
                 per_class: config.samples_per_class,
+            },
+            Method::Temporal => Plan::Windows {
+                length: config.temporal().window,
             },
             _ => Plan::Shuffled,
         }
@@ -78,6 +98,16 @@ impl Plan {
                     seed,
                 )?;
                 sampler.batches(epoch).into_iter().flatten().collect()
+            }
+            Plan::Windows { length } => {
+                let lengths = source.sequences().ok_or_else(|| {
+                    Error::Config("windowed batches need samples that form sequences".into())
+                })?;
+                // The stream scheme of `shuffled_indices`: key `seed`, stream `epoch`.
+                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+                rng.set_stream(epoch);
+                let trajectories = Trajectories::new(&lengths)?;
+                return Ok(window_batches(&trajectories, length, batch_size, &mut rng)?);
             }
         };
         Ok(order
@@ -126,6 +156,37 @@ mod tests {
             batch.iter().for_each(|&i| counts[source.0[i]] += 1);
             assert_eq!(counts, [2; 4], "{batch:?}");
         }
+    }
+
+    struct Episodes(Vec<usize>, Vec<usize>);
+    impl Source for Episodes {
+        fn len(&self) -> usize {
+            self.1.len()
+        }
+        fn labels(&self) -> &[usize] {
+            &self.1
+        }
+        fn batch(&self, _: &[usize], _: u64) -> Result<Batch> {
+            unreachable!("plans never build batches")
+        }
+        fn sequences(&self) -> Option<Vec<usize>> {
+            Some(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn a_window_plan_keeps_time_neighbours_together_and_needs_sequences() {
+        let source = Episodes(vec![60, 40, 100], vec![0; 200]);
+        let plan = Plan::Windows { length: 10 };
+        let batches = plan.batches(&source, 50, 1, 0).unwrap();
+        assert_eq!(batches.len(), 4);
+        assert_eq!(batches, plan.batches(&source, 50, 1, 0).unwrap());
+        assert_ne!(batches, plan.batches(&source, 50, 1, 1).unwrap());
+        let order = batches.concat();
+        let neighbours = order.windows(2).filter(|p| p[1] == p[0] + 1).count();
+        assert!(neighbours >= 150, "{neighbours} of 199 neighbours in time");
+        let e = plan.batches(&Numbers(vec![0; 10]), 4, 0, 0).unwrap_err();
+        assert!(e.to_string().contains("sequences"), "{e}");
     }
 
     #[test]

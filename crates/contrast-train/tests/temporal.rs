@@ -86,7 +86,7 @@ fn a_short_run_lowers_the_loss_and_writes_the_run_folder() {
     assert!(r.extras.contains_key("next-state top-1 without predictor"));
     for m in &summary.epochs {
         assert!(m.monitor.contains_key("next-state top-1"), "{m:?}");
-        assert!(m.monitor.contains_key("monitor kNN R2 theta_dot"), "{m:?}");
+        assert!(m.monitor.contains_key("kNN R2 theta_dot"), "{m:?}");
     }
     for f in [
         "config.toml",
@@ -125,8 +125,8 @@ fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>) {
     }
 }
 
-/// Predictor, EMA target encoder, k = 2 and shifted views: every piece of state a
-/// checkpoint must carry.
+/// Predictor, EMA target encoder, k = 2, shifted views and windowed batches: every piece of
+/// state a checkpoint must carry, and every random stream a resumed epoch must redraw.
 #[test]
 fn resume_equals_uninterrupted() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,6 +134,7 @@ fn resume_equals_uninterrupted() {
         horizon: Some(2),
         target_momentum: Some(0.9),
         augmentation: Augmentation::Shift,
+        window: Some(4),
         ..config(dir.path())
     };
     let task = task(&config);
@@ -233,6 +234,14 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
                 ..digits.clone()
             },
             |e| matches!(e, Error::NotApplicable { setting, .. } if setting == "predictor = false"),
+        ),
+        (
+            "a window of 0",
+            TrainConfig {
+                window: Some(0),
+                ..temporal.clone()
+            },
+            |e| matches!(e, Error::Config(m) if m.contains("window")),
         ),
         (
             "a target momentum of 1",

@@ -74,6 +74,17 @@ impl Source for TransitionPairs {
         &self.labels
     }
 
+    /// Pairs per episode (episodes too short for the horizon have none).
+    fn sequences(&self) -> Option<Vec<usize>> {
+        let k = self.horizon;
+        let counts = self
+            .set
+            .episodes()
+            .iter()
+            .map(|e| (e.len + 1).saturating_sub(k));
+        Some(counts.filter(|&c| c > 0).collect())
+    }
+
     fn batch(&self, indices: &[usize], epoch: u64) -> Result<Batch> {
         let pairs = indices
             .iter()
