@@ -13,13 +13,19 @@
 //! | [`gpu`] | `contrast-gpu` | wgpu context and WGSL kernels |
 //! | [`nn`] | `contrast-nn` | layers, encoders, optimizers, parameter files |
 //! | [`data`] | `contrast-data` | datasets and batching |
+//! | [`text`] | `contrast-text` | text pairs, Bible modules, hashed n-gram features, TF-IDF |
+//! | [`env`](mod@env) | `contrast-env` | classic-control environments, pixels, trajectories |
+//! | [`collective`] | `contrast-collective` | all-gather / all-reduce / broadcast for data-parallel runs |
 //! | [`train`] | `contrast-train` | recipes, the training loop, evaluation |
 
 pub use contrast_augment as augment;
 pub use contrast_autodiff as autodiff;
+pub use contrast_collective as collective;
 pub use contrast_data as data;
+pub use contrast_env as env;
 pub use contrast_gpu as gpu;
 pub use contrast_losses as losses;
 pub use contrast_nn as nn;
 pub use contrast_sampling as sampling;
+pub use contrast_text as text;
 pub use contrast_train as train;

@@ -5,8 +5,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use contrast::train::config::{Augmentation, Device, EncoderKind, Method, TrainConfig};
-use contrast::train::run::{RunSummary, train};
+use contrast::train::config::{
+    Augmentation, Device, EncoderKind, Method, OptimizerKind, TrainConfig,
+};
+use contrast::train::distributed::{Ranks, mpi_ranks};
+use contrast::train::run::{RunSummary, train_on};
 
 use super::progress::Progress;
 
@@ -43,6 +46,9 @@ pub struct TrainArgs {
     /// Peak learning rate.
     #[arg(long)]
     pub lr: Option<f32>,
+    /// Optimizer.
+    #[arg(long, value_enum)]
+    pub optimizer: Option<OptimizerKind>,
     /// Where the matrix products run.
     #[arg(long, value_enum)]
     pub device: Option<Device>,
@@ -73,6 +79,11 @@ pub struct TrainArgs {
     /// Continue the run in this folder from its last checkpoint (settings come from it).
     #[arg(long, conflicts_with_all = ["config", "out"])]
     pub resume: Option<PathBuf>,
+    /// Data-parallel over the ranks of an MPI launch (`mpirun -np N contrast train
+    /// --distributed ...`; implied when mpirun started this process). Needs a build with
+    /// `--features mpi`.
+    #[arg(long)]
+    pub distributed: bool,
     /// No progress bars; only the final table.
     #[arg(long)]
     pub quiet: bool,
@@ -116,6 +127,7 @@ impl TrainArgs {
         c.encoder = self.encoder.unwrap_or(c.encoder);
         c.augmentation = self.augmentation.unwrap_or(c.augmentation);
         c.device = self.device.unwrap_or(c.device);
+        c.optimizer = self.optimizer.unwrap_or(c.optimizer);
         c.epochs = self.epochs.unwrap_or(c.epochs);
         c.batch_size = self.batch_size.unwrap_or(c.batch_size);
         c.temperature = self.temperature.unwrap_or(c.temperature);
@@ -154,9 +166,19 @@ impl TrainArgs {
 /// Runs `contrast train`.
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     let config = args.resolve()?;
-    let mut progress = Progress::new(args.quiet, args.json);
-    let summary = train(&config, args.resume.is_some(), &mut progress)?;
+    let ranks = if args.distributed || contrast::collective::launched_by_mpi() {
+        Some(mpi_ranks()?)
+    } else {
+        None
+    };
+    let root = ranks.as_ref().is_none_or(Ranks::is_root);
+    // Only rank 0 shows progress and prints the table; the others train quietly.
+    let mut progress = Progress::new(args.quiet || !root, args.json && root);
+    let summary = train_on(&config, args.resume.is_some(), &mut progress, ranks)?;
     progress.finish();
+    if !root {
+        return Ok(());
+    }
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {

@@ -2,11 +2,17 @@
 //! (depth-first post-order, pruned to nodes from which a param can be reached), walks them
 //! from the loss back to the leaves, adds each param's gradient to its accumulator, and
 //! releases every node that is not a param.
+//!
+//! Gradients travel as [`Grad`]s: dense, or row-sparse from `embedding_bag`. Contributions
+//! to one node are summed by [`Grad::accumulate`]; a row-sparse gradient reaching an op
+//! (a table computed by other ops) is made dense before that op's rule reads it, so a
+//! param keeps a row-sparse gradient exactly when it is read only by row-sparse rules.
 
 use ndarray::{ArrayD, NdFloat};
 
 use crate::error::{Error, Result};
-use crate::graph::{Backprop, Graph, Node, Var};
+use crate::graph::{Backprop, Graph, Node, Rule, Var};
+use crate::sparse::Grad;
 
 impl<A: NdFloat> Graph<A> {
     /// Reverse pass from the 1-element node `loss`.
@@ -39,19 +45,23 @@ impl<A: NdFloat> Graph<A> {
             return Ok(loss_value);
         }
         let order = self.topological_order(loss);
-        let mut grads: Vec<Option<ArrayD<A>>> = Vec::new();
+        let mut grads: Vec<Option<Grad<A>>> = Vec::new();
         grads.resize_with(self.slots.len(), || None);
-        grads[loss.index()] = Some(ArrayD::from_elem(node.value.raw_dim(), A::one()));
+        grads[loss.index()] = Some(Grad::Dense(ArrayD::from_elem(
+            node.value.raw_dim(),
+            A::one(),
+        )));
         // Children come after their parents in `order`, so walking it backwards sees every
         // node only once all of its consumers have added their contribution.
         for &v in order.iter().rev() {
             let node = self.node(v)?;
-            let Some(backward) = node.backward.as_ref() else {
+            let Some(rule) = node.backward.as_ref() else {
                 continue; // a leaf: params keep their gradient in `grads` until the end
             };
             let Some(grad) = grads[v.index()].take() else {
                 continue;
             };
+            let grad = grad.into_dense();
             let parents: Vec<&Node<A>> = node
                 .parents
                 .iter()
@@ -59,12 +69,19 @@ impl<A: NdFloat> Graph<A> {
                 .collect::<Result<_>>()?;
             let inputs: Vec<&ArrayD<A>> = parents.iter().map(|p| &p.value).collect();
             let needs: Vec<bool> = parents.iter().map(|p| p.requires_grad).collect();
-            let input_grads = backward(Backprop {
+            let bp = Backprop {
                 inputs: &inputs,
                 output: &node.value,
                 grad,
                 needs: &needs,
-            })?;
+            };
+            let input_grads: Vec<Option<Grad<A>>> = match rule {
+                Rule::Dense(backward) => backward(bp)?
+                    .into_iter()
+                    .map(|g| g.map(Grad::Dense))
+                    .collect(),
+                Rule::Sparse(backward) => backward(bp)?,
+            };
             if input_grads.len() != parents.len() {
                 return Err(Error::Op {
                     op: node.op.to_string(),
@@ -86,13 +103,13 @@ impl<A: NdFloat> Graph<A> {
                         "backward produced a gradient whose shape differs from its input's",
                     ));
                 }
-                accumulate(&mut grads[p.index()], g);
+                Grad::accumulate(&mut grads[p.index()], g);
             }
         }
         for i in 0..self.params.len() {
             let p = self.params[i];
             if let Some(g) = grads[p.index()].take() {
-                accumulate(&mut self.node_mut(p)?.grad, g);
+                Grad::accumulate(&mut self.node_mut(p)?.grad, g);
             }
         }
         Ok(loss_value)
@@ -120,12 +137,5 @@ impl<A: NdFloat> Graph<A> {
             }
         }
         order
-    }
-}
-
-fn accumulate<A: NdFloat>(slot: &mut Option<ArrayD<A>>, g: ArrayD<A>) {
-    match slot {
-        Some(existing) => *existing += &g,
-        None => *slot = Some(g),
     }
 }

@@ -176,7 +176,8 @@ where
 /// element's gradient is exercised with a different weight. The analytic gradient of each
 /// input comes from one `backward`; the numeric one rebuilds the graph for every probe.
 /// Returns one report per input (an input the output does not depend on must get a zero
-/// gradient).
+/// gradient). Row-sparse gradients ([`crate::Grad::Rows`]) are compared as the dense
+/// matrices they stand for.
 ///
 /// ```
 /// use contrast_autodiff::gradcheck::{check_graph, GradCheckConfig};
@@ -215,8 +216,8 @@ where
         .iter()
         .zip(inputs)
         .map(|(&v, x)| {
-            g.grad(v)
-                .cloned()
+            g.gradient(v)
+                .map(crate::Grad::to_dense)
                 .unwrap_or_else(|| ArrayD::zeros(x.raw_dim()))
         })
         .collect();

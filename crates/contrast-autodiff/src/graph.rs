@@ -13,6 +13,7 @@ use ndarray::{ArrayD, NdFloat};
 
 use crate::error::{Error, Result};
 use crate::kernels::MatmulBackend;
+use crate::sparse::{Grad, RowSparse};
 
 /// Handle of a node in a [`Graph`]: its arena slot and the slot's generation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -47,6 +48,18 @@ pub(crate) struct Backprop<'a, A> {
 pub(crate) type BackwardFn<A> =
     Box<dyn Fn(Backprop<'_, A>) -> Result<Vec<Option<ArrayD<A>>>> + Send + Sync>;
 
+/// A backward rule whose gradients may be row-sparse ([`Grad::Rows`]).
+pub(crate) type SparseBackwardFn<A> =
+    Box<dyn Fn(Backprop<'_, A>) -> Result<Vec<Option<Grad<A>>>> + Send + Sync>;
+
+/// The backward rule recorded with an op.
+pub(crate) enum Rule<A> {
+    /// Dense gradients (every op but `embedding_bag`).
+    Dense(BackwardFn<A>),
+    /// Gradients that may be row-sparse.
+    Sparse(SparseBackwardFn<A>),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Role {
     /// Trainable leaf: survives `backward` and `reset`, accumulates a gradient.
@@ -59,11 +72,11 @@ pub(crate) struct Node<A> {
     pub(crate) value: ArrayD<A>,
     pub(crate) role: Role,
     pub(crate) parents: Vec<Var>,
-    pub(crate) backward: Option<BackwardFn<A>>,
+    pub(crate) backward: Option<Rule<A>>,
     /// Whether a param can be reached from this node (else it is pruned from the walk).
     pub(crate) requires_grad: bool,
-    /// Accumulated gradient (params only).
-    pub(crate) grad: Option<ArrayD<A>>,
+    /// Accumulated gradient (params only): dense, or row-sparse while every contribution was.
+    pub(crate) grad: Option<Grad<A>>,
     /// Op name, for error messages.
     pub(crate) op: &'static str,
 }
@@ -213,9 +226,24 @@ impl<A: NdFloat> Graph<A> {
         }
     }
 
-    /// The gradient accumulated in a param since the last `zero_grad` (`None` if no
-    /// backward reached it, or if `v` is not a live param).
+    /// The dense gradient accumulated in a param since the last `zero_grad`.
+    ///
+    /// `None` if no backward reached it, if `v` is not a live param, **or if its gradient
+    /// is row-sparse** (a table read only by `embedding_bag`): [`Graph::gradient`] returns
+    /// either kind, [`Graph::sparse_grad`] the row-sparse one.
     pub fn grad(&self, v: Var) -> Option<&ArrayD<A>> {
+        self.gradient(v).and_then(Grad::as_dense)
+    }
+
+    /// The row-sparse gradient accumulated in a param since the last `zero_grad`: `Some`
+    /// only when every contribution to it was row-sparse (see [`crate::sparse`]).
+    pub fn sparse_grad(&self, v: Var) -> Option<&RowSparse<A>> {
+        self.gradient(v).and_then(Grad::as_rows)
+    }
+
+    /// The gradient accumulated in a param since the last `zero_grad`, dense or row-sparse
+    /// (`None` if no backward reached it, or if `v` is not a live param).
+    pub fn gradient(&self, v: Var) -> Option<&Grad<A>> {
         self.node(v).ok().and_then(|n| n.grad.as_ref())
     }
 
@@ -229,8 +257,8 @@ impl<A: NdFloat> Graph<A> {
         }
     }
 
-    /// Removes a param, returning its value and the gradient it accumulated (`None` if no
-    /// backward reached it). For temporary leaves whose gradient the caller wants: e.g. the
+    /// Removes a param, returning its value and the gradient it accumulated, dense (`None`
+    /// if no backward reached it; a row-sparse gradient is made dense). For temporary leaves whose gradient the caller wants: e.g. the
     /// embeddings of a cached-gradient step, made params so that `backward` gives
     /// `dL/d embeddings`, then removed so that the graph keeps only the model's params.
     ///
@@ -249,7 +277,39 @@ impl<A: NdFloat> Graph<A> {
         let node = slot.node.take().expect("checked live above");
         slot.generation = slot.generation.wrapping_add(1);
         self.free.push(param.index);
-        Ok((node.value, node.grad))
+        Ok((node.value, node.grad.map(Grad::into_dense)))
+    }
+
+    /// Replaces the accumulated gradient of a param (`None` clears it): data-parallel
+    /// training writes the gradient averaged over ranks back this way before the step.
+    ///
+    /// # Errors
+    /// A stale handle, a node that is not a param, or a gradient of another shape.
+    pub fn set_grad(&mut self, param: Var, grad: Option<ArrayD<A>>) -> Result<()> {
+        self.set_gradient(param, grad.map(Grad::Dense))
+    }
+
+    /// [`Graph::set_grad`] for a gradient of either kind (dense or row-sparse).
+    ///
+    /// # Errors
+    /// As [`Graph::set_grad`].
+    pub fn set_gradient(&mut self, param: Var, grad: Option<Grad<A>>) -> Result<()> {
+        let node = self.node_mut(param)?;
+        if node.role != Role::Param {
+            return Err(Error::invalid(
+                "set_grad",
+                format!("node {} ({}) is not a param", param.index(), node.op),
+            ));
+        }
+        if let Some(g) = grad.as_ref().filter(|g| g.shape() != node.value.shape()) {
+            return Err(Error::shape(
+                "set_grad",
+                &[g.shape(), node.value.shape()],
+                "the gradient must have the param's shape",
+            ));
+        }
+        node.grad = grad;
+        Ok(())
     }
 
     /// All params, in creation order.
@@ -307,6 +367,17 @@ impl<A: NdFloat> Graph<A> {
         value: ArrayD<A>,
         parents: &[Var],
         backward: BackwardFn<A>,
+    ) -> Result<Var> {
+        self.record_rule(op, value, parents, Rule::Dense(backward))
+    }
+
+    /// [`Graph::record`] for any [`Rule`].
+    pub(crate) fn record_rule(
+        &mut self,
+        op: &'static str,
+        value: ArrayD<A>,
+        parents: &[Var],
+        backward: Rule<A>,
     ) -> Result<Var> {
         let mut requires_grad = false;
         for &p in parents {

@@ -23,6 +23,14 @@
 //!   parents), seeds `dL/dL = 1`, and visits the order backwards, so a node's gradient is
 //!   complete (summed over all consumers) before its closure runs. Intermediate gradients
 //!   are dropped as soon as they are consumed.
+//! * **Row-sparse gradients.** A table read by [`Graph::embedding_bag`] gets a gradient
+//!   in its used rows only. The rule returns it as a [`RowSparse`] (sorted unique row ids
+//!   and their summed rows); the walk carries every gradient as a [`Grad`] (dense or rows)
+//!   and sums contributions by [`sparse`]'s table: rows + rows stay rows, anything + dense is
+//!   dense, and a row-sparse gradient reaching an op is made dense before its rule reads it.
+//!   So a param read only by `embedding_bag` keeps a row-sparse gradient
+//!   ([`Graph::sparse_grad`]) and no table-sized array is allocated for it; every other
+//!   param's gradient is dense ([`Graph::grad`]) and its path is unchanged.
 //! * **Accumulation and release.** Param gradients are *added* to what earlier backward
 //!   calls left, until [`Graph::zero_grad`]. After the walk, every node that is not a param
 //!   is released (its slot freed for reuse), so a training loop keeps a flat memory:
@@ -44,6 +52,9 @@
 //!   `lse(x) = m + log Σ exp(x - m)`; nothing overflows at large logits (e.g. `T = 0.01`).
 //! * Images are NCHW; `conv2d` is cross-correlation (as in PyTorch), weights
 //!   `(Cout, Cin, kh, kw)`.
+//! * `embedding_bag` (PyTorch's `EmbeddingBag` layout of flat ids and bag offsets): sum
+//!   `y_b = Σ_k w_k W[i_k]` or mean `y_b = (1/n_b) Σ_k W[i_k]` over bag `b`; an empty bag
+//!   gives 0; weights only with the sum.
 //! * Subgradients at kinks: `relu'(0) = abs'(0) = 0`; `max` splits its gradient among
 //!   ties; `max_pool2d` gives it to the first maximal element of a window.
 //!
@@ -108,7 +119,9 @@
 //! * `dropout` takes `p: f64` (a probability, whatever `A` is) and returns `x` itself in
 //!   evaluation or with `p = 0`.
 //! * Additions: [`Graph::live_nodes`], [`Graph::requires_grad`], [`Graph::is_recording`],
-//!   [`Var::index`], [`kernels::CpuMatmul`].
+//!   [`Graph::set_grad`] (data-parallel training writes averaged gradients back),
+//!   [`Var::index`], [`kernels::CpuMatmul`]; row-sparse gradients ([`sparse`],
+//!   [`Graph::gradient`], [`Graph::sparse_grad`]) for [`Graph::embedding_bag`].
 //!
 //! # Features
 //!
@@ -122,9 +135,11 @@ pub mod gradcheck;
 mod graph;
 pub mod kernels;
 mod ops;
+pub mod sparse;
 
 pub use custom::CustomOp;
 pub use error::{Error, Result};
 pub use graph::{Graph, Var};
 pub use kernels::MatmulBackend;
-pub use ops::{BatchNormMode, BatchStats};
+pub use ops::{BagMode, Bags, BatchNormMode, BatchStats};
+pub use sparse::{Grad, RowSparse};

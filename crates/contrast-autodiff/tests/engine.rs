@@ -30,6 +30,32 @@ fn gradients_accumulate_until_zero_grad() {
 }
 
 #[test]
+fn set_grad_replaces_a_params_gradient_and_refuses_the_rest() {
+    let mut g = Graph::<f64>::new();
+    let w = g.param(arr(&[2], &[1.0, 2.0]));
+    g.set_grad(w, Some(arr(&[2], &[0.5, -0.5]))).unwrap();
+    assert_eq!(g.grad(w).unwrap().as_slice().unwrap(), &[0.5, -0.5]);
+    // A later backward adds to the gradient that was set.
+    let y = g.sum_all(w).unwrap();
+    g.backward(y).unwrap();
+    assert_eq!(g.grad(w).unwrap().as_slice().unwrap(), &[1.5, 0.5]);
+    let shape = g.set_grad(w, Some(arr(&[3], &[0.0; 3]))).unwrap_err();
+    assert!(
+        matches!(shape, Error::Shape { op: "set_grad", .. }),
+        "{shape}"
+    );
+    assert_eq!(g.grad(w).unwrap().as_slice().unwrap(), &[1.5, 0.5]);
+    let x = g.input(arr(&[2], &[0.0; 2]));
+    let not_param = g.set_grad(x, Some(arr(&[2], &[0.0; 2]))).unwrap_err();
+    assert!(
+        matches!(not_param, Error::InvalidArgument { op: "set_grad", .. }),
+        "{not_param}"
+    );
+    g.set_grad(w, None).unwrap();
+    assert!(g.grad(w).is_none());
+}
+
+#[test]
 fn a_param_used_twice_gets_both_contributions() {
     let mut g = Graph::<f64>::new();
     let w = g.param(arr(&[], &[3.0]));

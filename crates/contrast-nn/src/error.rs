@@ -19,6 +19,9 @@ pub enum Error {
     /// An op of the autodiff graph refused its inputs (shape errors name the op and shapes).
     #[error(transparent)]
     Autodiff(#[from] contrast_autodiff::Error),
+    /// A collective operation failed (ranks that disagree, a rank that left, MPI).
+    #[error(transparent)]
+    Collective(#[from] contrast_collective::Error),
     /// An input to a layer has the wrong shape.
     #[error("{layer}: expected input of shape {expected}, got {got:?}")]
     InputShape {
@@ -28,6 +31,14 @@ pub enum Error {
         expected: String,
         /// Shape it received.
         got: Vec<usize>,
+    },
+    /// A module that reads bags of ids ([`EmbeddingBag`](crate::layers::EmbeddingBag),
+    /// [`BagEncoder`](crate::encoders::BagEncoder)) was called through `Module::forward`,
+    /// which takes a tensor node.
+    #[error("{layer} reads bags of ids, not a tensor node: call {layer}::forward_bags")]
+    BagsInput {
+        /// The layer.
+        layer: &'static str,
     },
     /// A constructor or optimizer setting is out of range.
     #[error("invalid {what}: {value} ({why})")]
@@ -50,6 +61,14 @@ pub enum Error {
         expected: Vec<usize>,
         /// Gradient or state shape.
         got: Vec<usize>,
+    },
+    /// A parameter has a row-sparse gradient that the optimizer (or its setting) cannot apply.
+    #[error("parameter {name} has a row-sparse gradient: {why}")]
+    SparseGradient {
+        /// Parameter name.
+        name: String,
+        /// Why it cannot be applied, and what can.
+        why: &'static str,
     },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]

@@ -9,6 +9,7 @@
 //! | Kaiming normal | `N(0, s^2)`, `s = gain / sqrt(fan_in)` |
 //! | Xavier uniform | `U(-b, b)`, `b = gain * sqrt(6 / (fan_in + fan_out))` |
 //! | Xavier normal | `N(0, s^2)`, `s = gain * sqrt(2 / (fan_in + fan_out))` |
+//! | Normal | `N(0, std^2)` (embedding tables: PyTorch uses `std = 1`) |
 //!
 //! `gain = sqrt(2)` suits ReLU (He et al. 2015); `gain = 1` suits linear/tanh layers.
 //! PyTorch's default for `nn.Linear` / `nn.Conv2d` weights is Kaiming uniform with
@@ -45,6 +46,11 @@ pub enum Init {
         /// Gain (1 for linear layers).
         gain: f64,
     },
+    /// `N(0, std^2)` (PyTorch's `nn.Embedding` / `nn.EmbeddingBag` weights: `std = 1`).
+    Normal {
+        /// Standard deviation.
+        std: f64,
+    },
     /// `U(-bound, bound)`.
     Uniform {
         /// Half width.
@@ -77,29 +83,33 @@ impl Init {
     /// Fan-based schemes need at least a 2-D shape (`(out, in, ...)`); a 1-D or empty shape
     /// is an [`Error::InvalidConfig`].
     pub fn sample<A: NdFloat>(&self, shape: &[usize], rng: &mut impl Rng) -> Result<ArrayD<A>> {
-        let n: usize = shape.iter().product();
-        let values: Vec<f64> = match *self {
-            Init::Constant(c) => vec![c; n],
-            Init::Uniform { bound } => uniform(bound, n, rng)?,
+        let dim = IxDyn(shape);
+        // Draws are f64, converted one at a time (a 2^18 x 256 table never exists in f64).
+        let draw = |d: &dyn Fn(&mut dyn rand::RngCore) -> f64, rng: &mut dyn rand::RngCore| {
+            ArrayD::from_shape_simple_fn(dim.clone(), || scalar::<A>(d(rng)))
+        };
+        let values = match *self {
+            Init::Constant(c) => ArrayD::from_elem(dim.clone(), scalar::<A>(c)),
+            Init::Uniform { bound } => draw(&uniform(bound)?, rng),
+            Init::Normal { std } => draw(&normal(std)?, rng),
             Init::KaimingUniform { gain } => {
                 let (fan_in, _) = fans(shape)?;
-                uniform(gain * (3.0 / fan_in).sqrt(), n, rng)?
+                draw(&uniform(gain * (3.0 / fan_in).sqrt())?, rng)
             }
             Init::XavierUniform { gain } => {
                 let (fan_in, fan_out) = fans(shape)?;
-                uniform(gain * (6.0 / (fan_in + fan_out)).sqrt(), n, rng)?
+                draw(&uniform(gain * (6.0 / (fan_in + fan_out)).sqrt())?, rng)
             }
             Init::KaimingNormal { gain } => {
                 let (fan_in, _) = fans(shape)?;
-                normal(gain / fan_in.sqrt(), n, rng)?
+                draw(&normal(gain / fan_in.sqrt())?, rng)
             }
             Init::XavierNormal { gain } => {
                 let (fan_in, fan_out) = fans(shape)?;
-                normal(gain * (2.0 / (fan_in + fan_out)).sqrt(), n, rng)?
+                draw(&normal(gain * (2.0 / (fan_in + fan_out)).sqrt())?, rng)
             }
         };
-        let values = values.into_iter().map(scalar::<A>).collect();
-        Ok(ArrayD::from_shape_vec(IxDyn(shape), values).expect("length is the shape's product"))
+        Ok(values)
     }
 }
 
@@ -116,7 +126,8 @@ pub fn fans(shape: &[usize]) -> Result<(f64, f64)> {
     Ok(((shape[1] * receptive) as f64, (shape[0] * receptive) as f64))
 }
 
-fn uniform(bound: f64, n: usize, rng: &mut impl Rng) -> Result<Vec<f64>> {
+/// A sampler of `U(-bound, bound)`.
+fn uniform(bound: f64) -> Result<impl Fn(&mut dyn rand::RngCore) -> f64> {
     if !(bound.is_finite() && bound > 0.0) {
         return Err(Error::InvalidConfig {
             what: "uniform bound",
@@ -125,16 +136,17 @@ fn uniform(bound: f64, n: usize, rng: &mut impl Rng) -> Result<Vec<f64>> {
         });
     }
     let d = Uniform::new(-bound, bound).expect("bound checked above");
-    Ok((0..n).map(|_| d.sample(rng)).collect())
+    Ok(move |rng: &mut dyn rand::RngCore| d.sample(rng))
 }
 
-fn normal(std: f64, n: usize, rng: &mut impl Rng) -> Result<Vec<f64>> {
+/// A sampler of `N(0, std^2)`.
+fn normal(std: f64) -> Result<impl Fn(&mut dyn rand::RngCore) -> f64> {
     let d = Normal::new(0.0, std).map_err(|_| Error::InvalidConfig {
         what: "normal std",
         value: std.to_string(),
         why: "must be finite and >= 0",
     })?;
-    Ok((0..n).map(|_| d.sample(rng)).collect())
+    Ok(move |rng: &mut dyn rand::RngCore| d.sample(rng))
 }
 
 #[cfg(test)]
@@ -176,6 +188,7 @@ mod tests {
                 Some((6.0 / (fi + fo)).sqrt()),
             ),
             (Init::XavierNormal { gain: 1.0 }, 2.0 / (fi + fo), None),
+            (Init::Normal { std: 0.5 }, 0.25, None),
         ];
         for (init, var, bound) in cases {
             let a: ArrayD<f64> = init.sample(&shape, &mut rng).unwrap();
@@ -186,6 +199,26 @@ mod tests {
                 assert!(mx <= b && mx > 0.99 * b, "{init:?} max {mx} bound {b}");
             }
         }
+    }
+
+    /// One draw per element, row-major, from the given rng: the same weights as drawing the
+    /// distribution by hand (so seeds keep giving the weights they always gave).
+    #[test]
+    fn draws_follow_the_rng_stream_in_row_major_order() {
+        let a: ArrayD<f32> = Init::Normal { std: 1.0 }
+            .sample(&[3, 4], &mut ChaCha8Rng::seed_from_u64(5))
+            .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let d = Normal::new(0.0, 1.0).unwrap();
+        let want: Vec<f32> = (0..12).map(|_| d.sample(&mut rng) as f32).collect();
+        assert_eq!(a.as_slice().unwrap(), &want[..]);
+        let b: ArrayD<f64> = Init::torch_default()
+            .sample(&[2, 9], &mut ChaCha8Rng::seed_from_u64(6))
+            .unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(6);
+        let d = Uniform::new(-1.0 / 3.0, 1.0 / 3.0).unwrap();
+        let want: Vec<f64> = (0..18).map(|_| d.sample(&mut rng)).collect();
+        assert_eq!(b.as_slice().unwrap(), &want[..]);
     }
 
     #[test]

@@ -19,12 +19,19 @@
 //! # Math
 //!
 //! * [`layers`]: `Linear y = x W^T + b`; `BatchNorm y = gamma (x - mu) / sqrt(var + eps) + beta`
-//!   per channel; `LayerNorm` the same over the last axis; conv / pool as in PyTorch.
+//!   per channel; `LayerNorm` the same over the last axis; conv / pool as in PyTorch;
+//!   `EmbeddingBag y_b = (1/n_b) Σ_k W[i_k]` (or the weighted sum) over a bag of ids.
+//! * [`encoders`]: MLP, small CNN, ResNet-18, and the text [`encoders::BagEncoder`]
+//!   (embedding bag -> MLP). Modules that read bags of ids rather than a tensor are called
+//!   through their `forward_bags`; their tables are ordinary named parameters.
 //! * [`init`]: Kaiming `U(+-gain sqrt(3 / fan_in))` / `N(0, gain^2 / fan_in)`, Xavier
 //!   `U(+-gain sqrt(6 / (fan_in + fan_out)))` / `N(0, 2 gain^2 / (fan_in + fan_out))`.
 //! * [`optim`]: SGD (momentum, dampening, Nesterov, L2 decay), Adam, AdamW (decoupled decay),
 //!   LARS (`r = eta ||w|| / ||g + wd w||` on weights only; biases and norm params get neither
 //!   decay nor `r`). Updates match `torch.optim` and SimCLR's LARS (tests use PyTorch fixtures).
+//!   A row-sparse gradient (an embedding table) gets the lazy update of its present rows
+//!   only (`torch.optim.SparseAdam`'s semantics for Adam), through the same
+//!   [`optim::graph_step`].
 //! * [`schedule`]: constant; warm-up `base t / W` then cosine
 //!   `min + (base - min)(1 + cos(pi (t - W) / (T - W))) / 2`; step `base gamma^floor(t / k)`.
 //! * [`ema`]: `theta_k <- m theta_k + (1 - m) theta_q`, BYOL's
@@ -32,6 +39,10 @@
 //! * [`param_file`] / [`checkpoint`]: safetensors files (F32 or F64), written atomically
 //!   (temporary file, fsync, rename); loading checks every name and shape and reports all
 //!   missing, unexpected and mismatched tensors in one [`Error::StateMismatch`].
+//! * [`distributed`]: data-parallel training over a `contrast_collective` collective:
+//!   gathered rows whose gradient is summed back to its owner, synchronised batch norm,
+//!   the mean of gradients over ranks; `R` ranks compute exactly what one process computes
+//!   on the whole batch (the derivation is in the module).
 //! * [`simclr_step`]: the benchmark SimCLR step of `contrast bench step` (the models of
 //!   `shared/peers/torch_step.py`), with NT-Xent composed from autodiff primitives.
 //!
@@ -82,6 +93,7 @@
 //! ```
 
 pub mod checkpoint;
+pub mod distributed;
 pub mod ema;
 pub mod encoders;
 pub mod error;

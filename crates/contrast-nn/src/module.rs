@@ -11,6 +11,7 @@ use ndarray::{ArrayViewD, ArrayViewMutD, NdFloat};
 
 use contrast_autodiff::{Graph, Var};
 
+use crate::distributed::SharedCollective;
 use crate::error::Result;
 use crate::optim::ParamKind;
 use crate::state::join_name;
@@ -61,6 +62,10 @@ pub trait Module<A: NdFloat>: Send {
     /// Switch this module (not its children) between training and evaluation behaviour.
     fn set_own_training(&mut self, _training: bool) {}
 
+    /// Hand this module (not its children) the collective of data-parallel training, if it
+    /// couples the samples of a batch (batch norm); `None` returns to one process.
+    fn set_own_collective(&mut self, _collective: Option<SharedCollective<A>>) {}
+
     /// Every parameter of the tree with its dotted name, depth first in declaration order.
     fn named_params(&self) -> Vec<NamedParam> {
         let mut out = Vec::new();
@@ -90,6 +95,16 @@ pub trait Module<A: NdFloat>: Send {
         self.set_own_training(training);
         for (_, child) in self.children_mut() {
             child.set_training(training);
+        }
+    }
+
+    /// Hand every module of the tree that couples a batch the collective of data-parallel
+    /// training (batch norm layers then synchronise their statistics over the ranks), or
+    /// `None` to return to one process.
+    fn set_collective(&mut self, collective: Option<SharedCollective<A>>) {
+        self.set_own_collective(collective.clone());
+        for (_, child) in self.children_mut() {
+            child.set_collective(collective.clone());
         }
     }
 

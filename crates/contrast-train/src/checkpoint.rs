@@ -5,7 +5,8 @@
 //! (`encoder.net.0.weight`, `head.layers.1.running_mean`, ...), the optimizer's state under
 //! `optimizer.`, MoCo's key encoder under `key.` and its queue as `queue.keys`, BYOL's target
 //! network under `target.`.
-//! Metadata: the number of finished epochs and steps, and the configuration as TOML.
+//! Metadata: the number of finished epochs and steps, the number of ranks that trained it (a
+//! data-parallel run resumes on as many), and the configuration as TOML.
 //! Since every random stream is keyed by `(seed, epoch, ...)`, nothing else is needed for
 //! a resumed run to reach the same parameters as an uninterrupted one.
 
@@ -49,6 +50,7 @@ pub fn save(path: &Path, trainer: &Trainer, epochs: usize) -> Result<()> {
     let metadata = HashMap::from([
         ("epochs".to_string(), epochs.to_string()),
         ("steps".to_string(), trainer.steps_done.to_string()),
+        ("ranks".to_string(), world(trainer).to_string()),
         ("config".to_string(), trainer.config.to_toml()),
     ]);
     Ok(save_safetensors_with_metadata(path, &state, &metadata)?)
@@ -75,6 +77,21 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
         epochs: number("epochs")?,
         steps: number("steps")?,
     };
+    // Checkpoints from before data-parallel training have no `ranks`: one process.
+    let saved_ranks = if meta.contains_key("ranks") {
+        number("ranks")?
+    } else {
+        1
+    };
+    if saved_ranks != world(trainer) {
+        return Err(Error::Config(format!(
+            "{} was written by a run on {saved_ranks} rank(s), this run has {}: resume with the \
+             same number of ranks (`mpirun -np {saved_ranks} contrast train --distributed --resume \
+             DIR`, or no mpirun for 1), or start a new run with --out",
+            path.display(),
+            world(trainer)
+        )));
+    }
     let mut state = load_safetensors::<f32>(path)?;
     let optimizer_state = strip_prefix("optimizer", &state);
     let momentum_prefix = trainer.recipe.momentum_model().map(|(prefix, _)| prefix);
@@ -112,6 +129,14 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
     }
     trainer.steps_done = progress.steps;
     Ok(progress)
+}
+
+/// Ranks of the trainer's run (1 without data-parallel training).
+fn world(trainer: &Trainer) -> usize {
+    trainer
+        .ranks
+        .as_ref()
+        .map_or(1, crate::distributed::Ranks::world)
 }
 
 fn missing(path: &Path, what: &str) -> Error {

@@ -97,6 +97,19 @@ impl Augmentation {
     }
 }
 
+/// Which optimizer updates the parameters (see [`crate::optimizer`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+#[serde(rename_all = "lowercase")]
+pub enum OptimizerKind {
+    /// Adam with decoupled weight decay.
+    Adamw,
+    /// SGD with momentum (MoCo's optimizer).
+    Sgd,
+    /// LARS with momentum (SimCLR's optimizer for large batches).
+    Lars,
+}
+
 /// Where the heavy linear algebra runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
@@ -128,8 +141,12 @@ pub struct TrainConfig {
     pub batch_size: usize,
     /// Softmax temperature of NT-Xent / InfoNCE / SupCon.
     pub temperature: f32,
+    /// The optimizer.
+    pub optimizer: OptimizerKind,
     /// Peak learning rate (after warm-up).
     pub lr: f32,
+    /// Momentum of SGD and LARS.
+    pub momentum: f32,
     /// Weight decay (not applied to biases and normalisation parameters).
     pub weight_decay: f32,
     /// Epochs of linear warm-up before the cosine decay.
@@ -206,7 +223,9 @@ impl Default for TrainConfig {
             epochs: 15,
             batch_size: 256,
             temperature: 0.5,
+            optimizer: OptimizerKind::Adamw,
             lr: 0.001,
+            momentum: 0.9,
             weight_decay: 1e-6,
             warmup_epochs: 1,
             projection_dim: 64,
@@ -357,6 +376,9 @@ impl TrainConfig {
         }
         if self.method == Method::Moco && self.queue_size == 0 {
             return bad("queue_size must be at least 1 for MoCo".into());
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad(format!("momentum must be in [0, 1), got {}", self.momentum));
         }
         if !(0.0..1.0).contains(&self.moco_momentum) {
             return bad(format!(

@@ -94,6 +94,9 @@ pub enum Error {
     /// The fused GPU loss failed.
     #[error(transparent)]
     GpuLoss(#[from] contrast_losses::gpu::GpuLossError),
+    /// A collective operation of data-parallel training failed.
+    #[error(transparent)]
+    Collective(#[from] contrast_collective::Error),
     /// The GPU could not be used.
     #[error(transparent)]
     Gpu(#[from] contrast_gpu::Error),

@@ -4,7 +4,7 @@
 //! Batch norm updates its running statistics during the forward pass, so the guard keeps a
 //! copy of every buffer from before the step and puts it back when the step fails.
 
-use contrast_autodiff::Graph;
+use contrast_autodiff::{Grad, Graph};
 use contrast_losses::gpu::GpuLossError;
 use contrast_nn::{Module, NamedParam};
 use ndarray::ArrayD;
@@ -46,9 +46,10 @@ impl Guard {
         model: &mut ContrastModel,
         params: &[NamedParam],
     ) -> Result<f32> {
-        let finite = |a: &ArrayD<f32>| a.iter().all(|v| v.is_finite());
+        // Dense and row-sparse (embedding table) gradients alike.
+        let finite = |p: &NamedParam| g.gradient(p.var).is_none_or(Grad::is_finite);
         let failure = match loss {
-            Ok(value) if params.iter().all(|p| g.grad(p.var).is_none_or(finite)) => {
+            Ok(value) if params.iter().all(finite) => {
                 return Ok(value);
             }
             // A finite loss can still carry an overflowed gradient: stop before a weight sees it.

@@ -14,7 +14,8 @@
 //! - **BYOL** (the non-contrastive comparison, no negatives): a predictor `q` regresses a
 //!   momentum target's projection of the other view, `2 - 2 cos(q(z_1), z'_2)`, symmetrised.
 //!
-//! The optimizer is AdamW with linear warm-up then cosine decay of the learning rate.
+//! The optimizer is AdamW (or SGD with momentum, or LARS) with linear warm-up then cosine
+//! decay of the learning rate.
 //! Evaluation uses the frozen encoder features `f(x)` (before the head) of the held-out split:
 //! weighted kNN (`k = 200, T = 0.1` and `k = 20, T = 0.07`), a linear probe (multinomial
 //! logistic regression on standardised features), alignment and uniformity, always beside
@@ -50,12 +51,14 @@ pub mod batch;
 pub mod checkpoint;
 pub mod config;
 pub mod device;
+pub mod distributed;
 pub mod error;
 pub mod eval;
 mod guard;
 pub mod metrics;
 pub mod model;
 pub mod npy;
+pub mod optimizer;
 pub mod plot;
 pub mod recipes;
 pub mod run;

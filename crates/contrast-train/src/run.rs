@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint;
 use crate::config::TrainConfig;
+use crate::distributed::Ranks;
 use crate::error::{Error, Result};
 use crate::eval::report::{RANDOM, Report, Row, TRAINED};
 use crate::metrics::{EpochMetrics, from_json_lines, to_json_lines};
@@ -64,31 +65,53 @@ pub fn train(
     resume: bool,
     observer: &mut dyn Observer,
 ) -> Result<RunSummary> {
+    train_on(config, resume, observer, None)
+}
+
+/// [`train`] as one of the `ranks` of a data-parallel run (`None`: this process alone).
+/// Every rank trains; rank 0 alone evaluates and writes the run folder, and only its
+/// summary holds the report (the others return an empty one).
+pub fn train_on(
+    config: &TrainConfig,
+    resume: bool,
+    observer: &mut dyn Observer,
+    ranks: Option<Ranks>,
+) -> Result<RunSummary> {
     let started = Instant::now();
     config.validate()?;
     let task = tasks::load(config)?;
-    let mut summary = train_on(task.as_ref(), config, resume, observer)?;
+    let mut summary = train_task(task.as_ref(), config, resume, observer, ranks)?;
     // The whole run: loading (or generating) the data included.
     summary.seconds = started.elapsed().as_secs_f64();
     Ok(summary)
 }
 
-/// [`train`] on a task already loaded (e.g. one built in memory).
-pub fn train_on(
+/// [`train_on`] with a task already loaded (e.g. one built in memory).
+pub fn train_task(
     task: &dyn Task,
     config: &TrainConfig,
     resume: bool,
     observer: &mut dyn Observer,
+    ranks: Option<Ranks>,
 ) -> Result<RunSummary> {
     let started = Instant::now();
     config.validate()?;
     let out = config.out.clone();
     let mut trainer = Trainer::new(config, task)?;
+    let root = ranks.as_ref().is_none_or(Ranks::is_root);
+    if let Some(ranks) = ranks {
+        observer.status(&format!("data-parallel: {ranks:?}"));
+        trainer.distribute(ranks)?;
+    }
     observer.status(&trainer.placement.description);
 
     // Baseline before any step: the same encoder at its random initialisation.
-    observer.status("evaluating the random encoder baseline");
-    let random_scores = task.score(&mut trainer)?;
+    let random_scores = if root {
+        observer.status("evaluating the random encoder baseline");
+        task.score(&mut trainer)?
+    } else {
+        Vec::new()
+    };
 
     let checkpoint_path = out.join(checkpoint::FILE);
     let metrics_path = out.join("metrics.jsonl");
@@ -108,13 +131,15 @@ pub fn train_on(
         history.truncate(first_epoch);
     }
     // Nothing is written before every setting, the data and the device are known to be good.
-    std::fs::create_dir_all(&out).map_err(|source| Error::Io {
-        path: out.clone(),
-        source,
-    })?;
-    // A killed run may have left half-written temporaries beside its files.
-    contrast_nn::param_file::remove_stale_temporaries(&out)?;
-    write(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    if root {
+        std::fs::create_dir_all(&out).map_err(|source| Error::Io {
+            path: out.clone(),
+            source,
+        })?;
+        // A killed run may have left half-written temporaries beside its files.
+        contrast_nn::param_file::remove_stale_temporaries(&out)?;
+        write(&out.join("config.toml"), config.to_toml().as_bytes())?;
+    }
 
     for epoch in first_epoch..config.epochs {
         let epoch_started = Instant::now();
@@ -123,7 +148,7 @@ pub fn train_on(
         let samples = trainer.steps_per_epoch() * config.batch_size;
         let train_seconds = epoch_started.elapsed().as_secs_f64();
         let last = epoch + 1 == config.epochs;
-        let monitor = if last || (epoch + 1) % config.eval_every == 0 {
+        let monitor = if root && (last || (epoch + 1) % config.eval_every == 0) {
             task.monitor(&mut trainer)?.into_iter().collect()
         } else {
             BTreeMap::new()
@@ -137,11 +162,21 @@ pub fn train_on(
             seconds: epoch_started.elapsed().as_secs_f64(),
         };
         history.push(metrics.clone());
-        write(&metrics_path, to_json_lines(&history).as_bytes())?;
-        if last || (epoch + 1) % config.checkpoint_every == 0 {
-            checkpoint::save(&checkpoint_path, &trainer, epoch + 1)?;
+        if root {
+            write(&metrics_path, to_json_lines(&history).as_bytes())?;
+            if last || (epoch + 1) % config.checkpoint_every == 0 {
+                checkpoint::save(&checkpoint_path, &trainer, epoch + 1)?;
+            }
         }
         observer.epoch_finished(&metrics);
+    }
+    if !root {
+        return Ok(RunSummary {
+            out,
+            epochs: history,
+            report: Report::default(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
     }
 
     observer.status("final evaluation: probes, baselines");

@@ -13,7 +13,7 @@
 use std::sync::Arc;
 
 use contrast_autodiff::Graph;
-use contrast_nn::optim::{Adam, Optimizer, graph_step};
+use contrast_nn::optim::{Optimizer, graph_step};
 use contrast_nn::schedule::Schedule;
 use contrast_nn::{Module, NamedParam};
 use rand::SeedableRng;
@@ -21,9 +21,11 @@ use rand::SeedableRng;
 use crate::batch::Batch;
 use crate::config::TrainConfig;
 use crate::device::Placement;
+use crate::distributed::Ranks;
 use crate::error::Result;
 use crate::guard::Guard;
 use crate::model::ContrastModel;
+use crate::optimizer::TrainOptimizer;
 use crate::recipes::{Recipe, views_per_sample};
 use crate::source::{Plan, Source};
 use crate::tasks::Task;
@@ -51,8 +53,8 @@ pub struct Trainer {
     pub model: ContrastModel,
     /// The trained parameters (the MoCo key encoder is not among them).
     pub params: Vec<NamedParam>,
-    /// AdamW (decoupled weight decay on weights only).
-    pub optimizer: Adam<f32>,
+    /// The optimizer (AdamW by default; weight decay on weights only).
+    pub optimizer: TrainOptimizer,
     /// The contrastive recipe and its state.
     pub recipe: Recipe,
     schedule: Schedule,
@@ -63,6 +65,8 @@ pub struct Trainer {
     pub placement: Placement,
     /// Global steps taken so far.
     pub steps_done: usize,
+    /// The ranks of data-parallel training (`None`: this process alone).
+    pub ranks: Option<Ranks>,
 }
 
 impl Trainer {
@@ -91,8 +95,7 @@ impl Trainer {
         let params = model.named_params();
         let warmup = (config.warmup_epochs * steps_per_epoch).min(total.saturating_sub(1));
         let schedule = Schedule::warmup_cosine(f64::from(config.lr), warmup, total, 0.0)?;
-        let optimizer = Adam::adamw(f64::from(config.lr), f64::from(config.weight_decay))?
-            .weight_decay(f64::from(config.weight_decay), true)?;
+        let optimizer = TrainOptimizer::new(config)?;
         Ok(Self {
             config: config.clone(),
             g,
@@ -106,7 +109,20 @@ impl Trainer {
             steps_per_epoch,
             placement,
             steps_done: 0,
+            ranks: None,
         })
+    }
+
+    /// Trains data-parallel from now on: this rank takes its shard of every global batch,
+    /// batch norm synchronises over the ranks, and every model starts as rank 0's (see
+    /// [`crate::distributed`]).
+    pub fn distribute(&mut self, ranks: Ranks) -> Result<()> {
+        ranks.join(&mut self.g, &mut self.model)?;
+        if let Some((_, momentum)) = self.recipe.momentum_model_mut() {
+            ranks.join(&mut self.g, momentum)?;
+        }
+        self.ranks = Some(ranks);
+        Ok(())
     }
 
     /// Steps in every epoch.
@@ -116,16 +132,14 @@ impl Trainer {
 
     /// One epoch (`epoch` from 0); `on_step` sees every step's report. Returns the mean loss.
     pub fn epoch(&mut self, epoch: usize, mut on_step: impl FnMut(StepReport)) -> Result<f64> {
-        let c = &self.config;
-        let plan = self
-            .plan
-            .batches(self.source.as_ref(), c.batch_size, c.seed, epoch as u64)?;
+        let plan = self.plan(epoch)?;
         let source = Arc::clone(&self.source);
+        let ranks = self.ranks.clone();
         let mut total = 0.0;
         let mut count = 0usize;
         // The next batch's views are made on a background thread while this step runs.
         for (_, batch) in contrast_data::prefetch(plan.into_iter(), move |indices| {
-            source.batch(indices, epoch as u64)
+            make_batch(source.as_ref(), ranks.as_ref(), indices, epoch)
         }) {
             let loss = self.step(&batch?, epoch)?;
             total += f64::from(loss);
@@ -138,6 +152,19 @@ impl Trainer {
             });
         }
         Ok(total / count.max(1) as f64)
+    }
+
+    /// The sample indices of every global batch of epoch `epoch`.
+    pub fn plan(&self, epoch: usize) -> Result<Vec<Vec<usize>>> {
+        let c = &self.config;
+        self.plan
+            .batches(self.source.as_ref(), c.batch_size, c.seed, epoch as u64)
+    }
+
+    /// The batch this process trains on for the global batch `indices` of epoch `epoch`:
+    /// all of it, or this rank's shard.
+    pub fn batch(&self, indices: &[usize], epoch: usize) -> Result<Batch> {
+        make_batch(self.source.as_ref(), self.ranks.as_ref(), indices, epoch)
     }
 
     /// One optimisation step on a batch: encode, loss, backward, update. A loss, embedding
@@ -157,14 +184,38 @@ impl Trainer {
         Ok(loss)
     }
 
-    /// `views -> encode -> loss -> backward`: leaves `dL/d theta` in the params' gradients
-    /// and returns the loss.
-    fn loss_and_gradients(&mut self, batch: &Batch) -> Result<f32> {
+    /// `views -> encode -> (gather) -> loss -> backward (-> average over ranks)`: leaves
+    /// `dL/d theta` in the params' gradients (added to what they held: clear them with
+    /// `g.zero_grad()` when only inspecting) and returns the loss. [`Trainer::step`] is this,
+    /// checked and followed by the update.
+    pub fn loss_and_gradients(&mut self, batch: &Batch) -> Result<f32> {
         let gpu = self.placement.gpu.as_deref();
-        let encoded = self.recipe.encode(&mut self.g, &mut self.model, batch)?;
+        let mut encoded = self.recipe.encode(&mut self.g, &mut self.model, batch)?;
+        let mut meta = batch.meta();
+        if let Some(ranks) = &self.ranks {
+            (encoded, meta) = ranks.gather(&mut self.g, encoded, &meta)?;
+        }
         let loss = self
             .recipe
-            .loss(&mut self.g, &encoded, &batch.meta(), &self.config, gpu)?;
-        Ok(self.g.backward(loss)?)
+            .loss(&mut self.g, &encoded, &meta, &self.config, gpu)?;
+        let value = self.g.backward(loss)?;
+        if let Some(ranks) = &self.ranks {
+            ranks.average_gradients(&mut self.g, &self.params)?;
+        }
+        Ok(value)
     }
+}
+
+/// The views of `indices` (this rank's shard of them, with `ranks`) in epoch `epoch`.
+fn make_batch(
+    source: &dyn Source,
+    ranks: Option<&Ranks>,
+    indices: &[usize],
+    epoch: usize,
+) -> Result<Batch> {
+    let shard = match ranks {
+        Some(ranks) => ranks.shard(indices)?,
+        None => indices,
+    };
+    source.batch(shard, epoch as u64)
 }

@@ -8,7 +8,7 @@ use contrast_nn::state::StateDict;
 use contrast_train::Error;
 use contrast_train::checkpoint;
 use contrast_train::config::{Augmentation, EncoderKind, Method, TrainConfig};
-use contrast_train::run::{Silent, train, train_on};
+use contrast_train::run::{Silent, train, train_task};
 use contrast_train::tasks::temporal::Temporal;
 use contrast_train::trainer::Trainer;
 
@@ -48,7 +48,7 @@ fn a_short_run_lowers_the_loss_and_writes_the_run_folder() {
         epochs: 4,
         ..config(dir.path())
     };
-    let summary = train_on(&task(&config), &config, false, &mut Silent).unwrap();
+    let summary = train_task(&task(&config), &config, false, &mut Silent, None).unwrap();
     let losses: Vec<f64> = summary.epochs.iter().map(|m| m.loss).collect();
     eprintln!("losses {losses:?}\n{}", summary.report.table());
     assert!(losses[3] < losses[0] - 0.3, "loss {losses:?}");
@@ -301,7 +301,7 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
         ),
     ];
     for (what, config) in cases {
-        let err = train_on(&small, &config, false, &mut Silent).unwrap_err();
+        let err = train_task(&small, &config, false, &mut Silent, None).unwrap_err();
         assert!(matches!(err, Error::NotApplicable { .. }), "{what}: {err}");
         assert!(!out.exists(), "{what}: wrote {}", out.display());
     }

@@ -3,10 +3,12 @@
 
 pub(crate) mod broadcast;
 mod elementwise;
+mod embedding;
 mod matmul;
 mod norm;
 mod reduce;
 mod shape;
+pub use embedding::{BagMode, Bags};
 pub use norm::{BatchNormMode, BatchStats};
 pub(crate) mod conv;
 mod dropout;

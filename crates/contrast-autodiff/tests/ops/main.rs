@@ -3,6 +3,7 @@
 
 mod conv;
 mod elementwise;
+mod embedding;
 mod matmul;
 mod norm;
 mod reduce;

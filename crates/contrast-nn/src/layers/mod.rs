@@ -6,6 +6,7 @@
 //! | [`Conv2d`] | `(N, Cin, H, W) -> (N, Cout, H', W')` | `weight (Cout, Cin, k, k)`, `bias (Cout)` |
 //! | [`BatchNorm`] | `(N, C)` (1d) or `(N, C, H, W)` (2d) | `weight (C)`, `bias (C)`; buffers `running_mean`, `running_var` |
 //! | [`LayerNorm`] | `(..., D)`, normalised over the last axis | `weight (D)`, `bias (D)` |
+//! | [`EmbeddingBag`] | bags of ids `(N bags) -> (N, dim)`, sum or mean of table rows (call `forward_bags`) | `weight (buckets, dim)` |
 //! | [`Dropout`] | any; zeroes with probability `p`, scales by `1/(1-p)` in training | none |
 //! | [`Activation`] | any, element-wise | none |
 //! | [`MaxPool2d`], [`AvgPool2d`], [`GlobalAvgPool`] | `(N, C, H, W) -> (N, C, H', W')` / `(N, C)` | none |
@@ -15,6 +16,7 @@
 mod activation;
 mod conv;
 mod dropout;
+mod embedding;
 mod linear;
 mod norm;
 mod pool;
@@ -23,6 +25,7 @@ mod sequential;
 pub use activation::Activation;
 pub use conv::{Conv2d, ConvSpec};
 pub use dropout::Dropout;
+pub use embedding::EmbeddingBag;
 pub use linear::Linear;
 pub use norm::{BatchNorm, LayerNorm};
 pub use pool::{Avg, AvgPool2d, Flatten, GlobalAvgPool, Max, MaxPool2d, Pool2d, PoolOp};

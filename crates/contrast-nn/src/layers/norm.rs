@@ -6,11 +6,17 @@
 //! *unbiased* batch variance (PyTorch's convention, momentum 0.1, eps 1e-5); evaluation uses
 //! the running statistics. Layer norm normalises each sample over its last axis with the
 //! biased variance and has no running statistics.
+//!
+//! Synchronised batch norm (data-parallel training) is a switch on the same layer:
+//! [`BatchNorm::set_sync`] (or [`Module::set_collective`] for a whole model) makes training
+//! use the statistics of every rank's batch together
+//! ([`crate::distributed::sync_batch_norm`]); evaluation is unchanged.
 
 use contrast_autodiff::{BatchNormMode, Graph, Var};
 use ndarray::{Array1, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, NdFloat, Zip};
 
 use super::check_input;
+use crate::distributed::{SharedCollective, sync_batch_norm};
 use crate::error::{Error, Result};
 use crate::module::Module;
 use crate::optim::ParamKind;
@@ -27,6 +33,8 @@ pub struct BatchNorm<A> {
     eps: A,
     rank: usize,
     training: bool,
+    /// Synchronise the batch statistics over this collective's ranks (training only).
+    sync: Option<SharedCollective<A>>,
 }
 
 impl<A: NdFloat> BatchNorm<A> {
@@ -40,6 +48,7 @@ impl<A: NdFloat> BatchNorm<A> {
             eps: scalar(1e-5),
             rank,
             training: true,
+            sync: None,
         }
     }
 
@@ -67,6 +76,12 @@ impl<A: NdFloat> BatchNorm<A> {
         Ok(self)
     }
 
+    /// Synchronise the batch statistics of training over the ranks of `collective` (the
+    /// global batch's mean and variance, in forward and backward), or stop (`None`).
+    pub fn set_sync(&mut self, collective: Option<SharedCollective<A>>) {
+        self.sync = collective;
+    }
+
     /// Running mean per channel.
     pub fn running_mean(&self) -> &Array1<A> {
         &self.running_mean
@@ -81,7 +96,12 @@ impl<A: NdFloat> BatchNorm<A> {
 impl<A: NdFloat> Module<A> for BatchNorm<A> {
     fn forward(&mut self, g: &mut Graph<A>, x: Var) -> Result<Var> {
         let (c, rank) = (self.running_mean.len(), self.rank);
-        let min_n = if self.training { 2 } else { 1 };
+        // Synchronised, a rank may hold few rows (or none): the op checks the global count.
+        let min_n = match (self.training, &self.sync) {
+            (true, Some(_)) => 0,
+            (true, None) => 2,
+            (false, _) => 1,
+        };
         check_input(
             g,
             x,
@@ -108,12 +128,18 @@ impl<A: NdFloat> Module<A> for BatchNorm<A> {
             };
             return Ok(g.batch_norm(x, self.weight, self.bias, mode)?.0);
         }
-        let (y, stats) = g.batch_norm(
-            x,
-            self.weight,
-            self.bias,
-            BatchNormMode::Train { eps: self.eps },
-        )?;
+        let (y, stats) = match &self.sync {
+            Some(c) => {
+                let (y, stats) = sync_batch_norm(g, x, self.weight, self.bias, self.eps, c)?;
+                (y, Some(stats))
+            }
+            None => g.batch_norm(
+                x,
+                self.weight,
+                self.bias,
+                BatchNormMode::Train { eps: self.eps },
+            )?,
+        };
         if let Some(s) = stats {
             let m = self.momentum;
             let keep = A::one() - m;
@@ -150,6 +176,10 @@ impl<A: NdFloat> Module<A> for BatchNorm<A> {
 
     fn set_own_training(&mut self, training: bool) {
         self.training = training;
+    }
+
+    fn set_own_collective(&mut self, collective: Option<SharedCollective<A>>) {
+        self.set_sync(collective);
     }
 }
 

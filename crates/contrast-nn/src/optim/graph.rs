@@ -2,17 +2,20 @@
 
 use ndarray::{ArrayD, IxDyn, NdFloat};
 
-use contrast_autodiff::Graph;
+use contrast_autodiff::{Grad, Graph};
 
-use super::{Optimizer, ParamRef};
+use super::{Optimizer, ParamRef, SparseParamRef};
 use crate::error::Result;
 use crate::module::NamedParam;
 
 /// One optimizer step on the graph's params from their accumulated gradients.
 ///
-/// Params that no backward reached (no gradient) are skipped, as in PyTorch. The values are
-/// moved out of the graph for the update and put back afterwards (no copies), also when the
-/// optimizer returns an error.
+/// Params with a dense gradient go to the optimizer as [`ParamRef`]s, params with a
+/// row-sparse one (an embedding table) as [`SparseParamRef`]s, in one
+/// [`Optimizer::step_with_sparse`] call (one step of the count). Params that no backward
+/// reached (no gradient) are skipped, as in PyTorch. The values are moved out of the graph
+/// for the update and put back afterwards (no copies), also when the optimizer returns an
+/// error.
 pub fn graph_step<A: NdFloat, O: Optimizer<A> + ?Sized>(
     opt: &mut O,
     g: &mut Graph<A>,
@@ -23,19 +26,27 @@ pub fn graph_step<A: NdFloat, O: Optimizer<A> + ?Sized>(
         .map(|p| std::mem::replace(g.value_mut(p.var), ArrayD::zeros(IxDyn(&[0]))))
         .collect();
     let result = {
-        let mut refs: Vec<ParamRef<'_, A>> = params
-            .iter()
-            .zip(values.iter_mut())
-            .filter_map(|(p, value)| {
-                g.grad(p.var).map(|grad| ParamRef {
-                    name: &p.name,
-                    kind: p.kind,
+        let mut dense = Vec::new();
+        let mut sparse = Vec::new();
+        for (p, value) in params.iter().zip(values.iter_mut()) {
+            let (name, kind) = (p.name.as_str(), p.kind);
+            match g.gradient(p.var) {
+                Some(Grad::Dense(grad)) => dense.push(ParamRef {
+                    name,
+                    kind,
                     value,
                     grad,
-                })
-            })
-            .collect();
-        opt.step(&mut refs)
+                }),
+                Some(Grad::Rows(grad)) => sparse.push(SparseParamRef {
+                    name,
+                    kind,
+                    value,
+                    grad,
+                }),
+                None => {}
+            }
+        }
+        opt.step_with_sparse(&mut dense, &mut sparse)
     };
     for (p, value) in params.iter().zip(values) {
         *g.value_mut(p.var) = value;

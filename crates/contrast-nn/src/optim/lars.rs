@@ -96,7 +96,7 @@ impl<A: NdFloat> Optimizer<A> for Lars<A> {
                 (A::zero(), A::one())
             };
             let scaled_lr = self.lr * ratio;
-            let (buf, _) = self.buffers.get_or_zeros(p)?;
+            let (buf, _) = self.buffers.get_or_zeros(p.name, p.value)?;
             Zip::from(&mut *p.value)
                 .and(p.grad)
                 .and(buf)

@@ -15,16 +15,32 @@
 //!
 //! The formulas are PyTorch's (`torch.optim.SGD`, `Adam`, `AdamW`) and SimCLR's LARS; the tests
 //! compare several steps against fixtures written by PyTorch.
+//!
+//! # Row-sparse gradients
+//!
+//! A parameter whose gradient is row-sparse (an embedding table: see
+//! [`contrast_autodiff::sparse`]) comes as a [`SparseParamRef`], through
+//! [`Optimizer::step_with_sparse`] ([`graph_step`] sorts the params by gradient kind). The
+//! update is *lazy* ([`sparse`]): the rule above is applied to the rows present only, and
+//! every other row of the parameter and of its state is left as it was.
+//!
+//! | optimizer | row-sparse gradient |
+//! |---|---|
+//! | [`Adam`], [`Adam::adamw`] | lazy Adam: the present rows' moments and values by the dense rule with the optimizer's one step count `t` (as `torch.optim.SparseAdam`, whose per-parameter count is the same when the table gets a gradient every step); weight decay (L2 or decoupled) on the present rows only. `SparseAdam`'s placement of `eps` is [`AdamEps::Uncorrected`] |
+//! | [`Sgd`] without momentum | `p[r] -= lr (g[r] + wd p[r])` for the present rows `r` (PyTorch's SGD would decay every row) |
+//! | [`Sgd`] with momentum, [`Lars`] | refused: [`Error::SparseGradient`] |
 
 mod adam;
 mod graph;
 mod lars;
 mod sgd;
+pub mod sparse;
 
-pub use adam::Adam;
+pub use adam::{Adam, AdamEps};
 pub use graph::graph_step;
 pub use lars::Lars;
 pub use sgd::Sgd;
+pub use sparse::SparseParamRef;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -75,6 +91,22 @@ pub trait Optimizer<A: NdFloat> {
     /// Errors (nothing is updated past the offending parameter): gradient or stored state
     /// whose shape differs from the parameter's.
     fn step(&mut self, params: &mut [ParamRef<'_, A>]) -> Result<()>;
+    /// One step over params with dense gradients (`dense`) and params with row-sparse
+    /// gradients (`sparse`), counted as one step. Optimizers with a row-sparse update
+    /// ([`Adam`], [`Sgd`] without momentum) apply it lazily to the present rows (see the
+    /// module docs); this default has none: a row-sparse gradient is an
+    /// [`Error::SparseGradient`] naming the param, and nothing is updated.
+    fn step_with_sparse(
+        &mut self,
+        dense: &mut [ParamRef<'_, A>],
+        sparse: &mut [SparseParamRef<'_, A>],
+    ) -> Result<()> {
+        sparse::refuse_sparse(
+            sparse,
+            "this optimizer has no row-sparse update (Adam, AdamW and Sgd without momentum have one)",
+        )?;
+        self.step(dense)
+    }
     /// The optimizer's state as named tensors: `<param name>.<buffer>` plus scalars such as `step`.
     fn state_dict(&self) -> StateDict<A>;
     /// Restore state written by [`Optimizer::state_dict`]. Unknown names are an error.
@@ -109,17 +141,22 @@ impl<A: NdFloat> Buffers<A> {
         }
     }
 
-    /// The buffer of `p`, created as zeros on first use; `true` when it was just created.
-    pub(crate) fn get_or_zeros(&mut self, p: &ParamRef<'_, A>) -> Result<(&mut ArrayD<A>, bool)> {
-        let fresh = !self.map.contains_key(p.name);
+    /// The buffer of the param `name` of value `value`, created as zeros on first use;
+    /// `true` when it was just created.
+    pub(crate) fn get_or_zeros(
+        &mut self,
+        name: &str,
+        value: &ArrayD<A>,
+    ) -> Result<(&mut ArrayD<A>, bool)> {
+        let fresh = !self.map.contains_key(name);
         let buf = self
             .map
-            .entry(p.name.to_string())
-            .or_insert_with(|| ArrayD::zeros(p.value.raw_dim()));
-        if buf.shape() != p.value.shape() {
+            .entry(name.to_string())
+            .or_insert_with(|| ArrayD::zeros(value.raw_dim()));
+        if buf.shape() != value.shape() {
             return Err(Error::GradientShape {
-                name: format!("{}.{}", p.name, self.suffix),
-                expected: p.value.shape().to_vec(),
+                name: format!("{name}.{}", self.suffix),
+                expected: value.shape().to_vec(),
                 got: buf.shape().to_vec(),
             });
         }

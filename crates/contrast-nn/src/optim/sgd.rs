@@ -3,6 +3,7 @@
 
 use ndarray::{NdFloat, Zip};
 
+use super::sparse::{SparseParamRef, check_all, for_each_row, refuse_sparse};
 use super::{Buffers, Decay, Optimizer, ParamRef, check_grad, check_range};
 use crate::error::{Error, Result};
 use crate::scalar;
@@ -10,6 +11,11 @@ use crate::state::StateDict;
 
 /// SGD: `g += wd p`; `b = mu b + (1 - damp) g` (`b = g` on a parameter's first step);
 /// `d = g + mu b` with Nesterov, else `d = b`; `p -= lr d`. With `mu = 0`, `d = g`.
+///
+/// A row-sparse gradient ([`Optimizer::step_with_sparse`]) is taken without momentum only:
+/// `p[r] -= lr (g[r] + wd p[r])` for the rows `r` present, every other row untouched (so the
+/// decay, too, reaches only the present rows, unlike `torch.optim.SGD`, which would decay
+/// every row). With momentum it is an [`Error::SparseGradient`](crate::Error::SparseGradient).
 #[derive(Clone, Debug)]
 pub struct Sgd<A> {
     lr: A,
@@ -86,10 +92,10 @@ impl<A: NdFloat> Optimizer<A> for Sgd<A> {
             if mu == A::zero() {
                 Zip::from(&mut *p.value)
                     .and(p.grad)
-                    .for_each(|w, &g| *w -= lr * (g + wd * *w));
+                    .for_each(|w, &g| plain_update(lr, wd, w, g));
                 continue;
             }
-            let (buf, fresh) = self.buffers.get_or_zeros(p)?;
+            let (buf, fresh) = self.buffers.get_or_zeros(p.name, p.value)?;
             Zip::from(&mut *p.value)
                 .and(p.grad)
                 .and(buf)
@@ -107,6 +113,31 @@ impl<A: NdFloat> Optimizer<A> for Sgd<A> {
         Ok(())
     }
 
+    fn step_with_sparse(
+        &mut self,
+        dense: &mut [ParamRef<'_, A>],
+        sparse: &mut [SparseParamRef<'_, A>],
+    ) -> Result<()> {
+        if self.momentum != A::zero() {
+            refuse_sparse(
+                sparse,
+                "SGD with momentum has no row-sparse update (use momentum 0, or Adam)",
+            )?;
+        }
+        check_all(dense, sparse)?;
+        self.step(dense)?;
+        let lr = self.lr;
+        for p in sparse.iter_mut() {
+            let wd = self.decay.rate_for(p.kind);
+            for_each_row(p, [], |w, [], g| {
+                for (w, &g) in w.iter_mut().zip(g) {
+                    plain_update(lr, wd, w, g);
+                }
+            });
+        }
+        Ok(())
+    }
+
     fn state_dict(&self) -> StateDict<A> {
         self.buffers.state_dict()
     }
@@ -115,4 +146,10 @@ impl<A: NdFloat> Optimizer<A> for Sgd<A> {
         self.buffers = self.buffers.loaded(state)?;
         Ok(())
     }
+}
+
+/// SGD without momentum on one element: `w -= lr (g + wd w)`.
+#[inline(always)]
+fn plain_update<A: NdFloat>(lr: A, wd: A, w: &mut A, g: A) {
+    *w -= lr * (g + wd * *w);
 }

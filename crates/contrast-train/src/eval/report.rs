@@ -21,7 +21,7 @@ pub struct Row {
 }
 
 /// Everything the final evaluation measured.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
     /// The probes, e.g. `kNN k=200`, `kNN k=20`, `linear probe`.
     pub columns: Vec<String>,
