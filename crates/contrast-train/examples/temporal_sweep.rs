@@ -40,7 +40,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         config.validate()?;
         // Data settings (distractors, frame stack, horizon) need their own data set.
         let loaded;
-        let task = if config.temporal() == base.temporal() {
+        let data = |c: &TrainConfig| {
+            let t = c.temporal();
+            (t.horizon, t.frame_stack, t.distractors)
+        };
+        let task = if data(&config) == data(&base) {
             &task
         } else {
             loaded = Temporal::load(&config)?;

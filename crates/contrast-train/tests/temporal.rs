@@ -305,4 +305,37 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
         assert!(matches!(err, Error::NotApplicable { .. }), "{what}: {err}");
         assert!(!out.exists(), "{what}: wrote {}", out.display());
     }
+
+    // Data loaded for one horizon / frame stack / distractor setting cannot serve a run that
+    // asks for another; the recipe's own settings may differ from those of the loading.
+    let other_data = [
+        TrainConfig {
+            horizon: Some(2),
+            ..temporal.clone()
+        },
+        TrainConfig {
+            frame_stack: Some(3),
+            ..temporal.clone()
+        },
+        TrainConfig {
+            distractors: Some(true),
+            ..temporal.clone()
+        },
+    ];
+    for config in other_data {
+        let err = train_task(&small, &config, false, &mut Silent, None).unwrap_err();
+        assert!(
+            matches!(&err, Error::Config(m) if m.contains("loaded for")),
+            "{:?}: {err}",
+            config.temporal()
+        );
+        assert!(!out.exists(), "wrote {}", out.display());
+    }
+    let same_data = TrainConfig {
+        predictor: Some(false),
+        target_momentum: Some(0.99),
+        window: Some(8),
+        ..temporal.clone()
+    };
+    assert!(Trainer::new(&same_data, &small).is_ok());
 }

@@ -261,6 +261,11 @@ fn pixels(set: &TransitionSet) -> Result<Array2<f32>> {
         .expect("contiguous stacks"))
 }
 
+/// The settings that decide the data a task holds: `(horizon, frame_stack, distractors)`.
+fn data_settings(settings: &TemporalSettings) -> (usize, usize, bool) {
+    (settings.horizon, settings.frame_stack, settings.distractors)
+}
+
 /// The frame-stack augmentation named by `augmentation`.
 fn shift_for(augmentation: Augmentation) -> Result<Option<RandomShift>> {
     match augmentation {
@@ -283,11 +288,15 @@ impl Task for Temporal {
     }
 
     fn source(&self, config: &TrainConfig, views: usize) -> Result<Arc<dyn Source>> {
-        if config.temporal() != self.settings {
+        // The settings that shape the data must be the ones it was loaded with; the
+        // recipe's own (predictor, target, window) may differ.
+        let (loaded, asked) = (
+            data_settings(&self.settings),
+            data_settings(&config.temporal()),
+        );
+        if loaded != asked {
             return Err(Error::Config(format!(
-                "the trajectories were loaded for {:?}, the run asks for {:?}",
-                self.settings,
-                config.temporal()
+                "the trajectories were loaded for {loaded:?}, the run asks for {asked:?}"
             )));
         }
         if views != 2 {
