@@ -141,5 +141,5 @@ pub use custom::CustomOp;
 pub use error::{Error, Result};
 pub use graph::{Graph, Var};
 pub use kernels::MatmulBackend;
-pub use ops::{BagMode, Bags, BatchNormMode, BatchStats};
+pub use ops::{BagMode, Bags, BatchNormMode, BatchStats, BlockNorm, ConvBlockSpec};
 pub use sparse::{Grad, RowSparse};

@@ -95,6 +95,7 @@ impl Geometry {
     }
 
     /// The image row `y = oh·s + i - p` that tap row `i` of output row `oh` reads, if inside.
+    #[inline]
     fn image_row(&self, oh: usize, i: usize) -> Option<usize> {
         (oh * self.stride + i)
             .checked_sub(self.padding)
@@ -103,6 +104,7 @@ impl Geometry {
 
     /// The output columns `ow` whose tap `j` lands inside the image, and the image column of
     /// the first: `x = ow·s + j - p` for `ow` in the range.
+    #[inline]
     fn valid_columns(&self, j: usize) -> std::ops::Range<usize> {
         let (s, p) = (self.stride, self.padding);
         let lo = p.saturating_sub(j).div_ceil(s);
@@ -117,11 +119,37 @@ impl Geometry {
     /// row over contiguous slices (this gather and its adjoint dominate a small CNN's step).
     fn im2col<A: NdFloat>(&self, x: ArrayView3<A>) -> Array2<A> {
         let x = x.as_standard_layout();
-        let xs = x.as_slice().expect("standard layout");
-        let rows = self.channels * self.kh * self.kw;
-        let n_cols = self.out_h * self.out_w;
+        let (rows, n_cols) = (self.cols_rows(), self.out_h * self.out_w);
         let mut cols = vec![A::zero(); rows * n_cols];
-        for (row, dst) in cols.chunks_exact_mut(n_cols).enumerate() {
+        self.im2col_into(x.as_slice().expect("standard layout"), &mut cols, n_cols);
+        Array2::from_shape_vec((rows, n_cols), cols).expect("count")
+    }
+
+    /// Rows of `cols`: `C·kh·kw`.
+    pub(crate) fn cols_rows(&self) -> usize {
+        self.channels * self.kh * self.kw
+    }
+
+    /// [`Geometry::im2col`] of one image `xs` (`C·H·W` values) written into the columns
+    /// `0..Ho·Wo` of a wider matrix whose rows start `row_stride` apart (the columns of one
+    /// sample in a chunk of samples). Every written element is set, padding taps to zero.
+    pub(crate) fn im2col_into<A: NdFloat>(&self, xs: &[A], cols: &mut [A], row_stride: usize) {
+        let n_cols = self.out_h * self.out_w;
+        let plane_len = self.height * self.width;
+        for (row, tap) in self.rows() {
+            let dst = &mut cols[row * row_stride..row * row_stride + n_cols];
+            if let Some(shift) = tap {
+                let plane = &xs[(row / (self.kh * self.kw)) * plane_len..][..plane_len];
+                let d = shift.copied.clone();
+                dst[..d.start].fill(A::zero());
+                dst[d.end..].fill(A::zero());
+                if !d.is_empty() {
+                    dst[d.clone()].copy_from_slice(&plane[shift.source(d)]);
+                }
+                shift.clear_outside_columns(dst);
+                continue;
+            }
+            dst.fill(A::zero());
             self.row_taps(row, |image_row, first_x, cols_offset, ow_range| {
                 let src = &xs[image_row..image_row + self.width];
                 let out = &mut dst[cols_offset..cols_offset + self.out_w];
@@ -134,26 +162,87 @@ impl Geometry {
                 }
             });
         }
-        Array2::from_shape_vec((rows, n_cols), cols).expect("count")
+    }
+
+    /// Every row of `cols` with its [`PlaneShift`] when it has one (computed once per tap).
+    fn rows(&self) -> impl Iterator<Item = (usize, Option<PlaneShift>)> + '_ {
+        let taps: Vec<Option<PlaneShift>> = (0..self.kh * self.kw)
+            .map(|t| self.shift(t / self.kw, t % self.kw))
+            .collect();
+        (0..self.cols_rows()).map(move |row| (row, taps[row % (self.kh * self.kw)].clone()))
     }
 
     /// The adjoint of [`Geometry::im2col`]: every column entry added back to its pixel, in
     /// the same order as the tap walk.
-    fn col2im<A: NdFloat>(&self, cols: &Array2<A>) -> ndarray::Array3<A> {
-        let cols = cols.as_standard_layout();
-        let cs = cols.as_slice().expect("standard layout");
-        let n_cols = self.out_h * self.out_w;
+    fn col2im<A: NdFloat>(&self, cols: Array2<A>) -> ndarray::Array3<A> {
+        let mut cols = cols.as_standard_layout().into_owned();
         let mut x = vec![A::zero(); self.channels * self.height * self.width];
-        for (row, src) in cs.chunks_exact(n_cols).enumerate() {
+        let row_stride = self.out_h * self.out_w;
+        let cols = cols.as_slice_mut().expect("standard layout");
+        self.col2im_into(cols, row_stride, &mut x);
+        ndarray::Array3::from_shape_vec((self.channels, self.height, self.width), x).expect("count")
+    }
+
+    /// The adjoint of [`Geometry::im2col_into`]: adds the columns `0..Ho·Wo` of a matrix with
+    /// rows `row_stride` apart back onto the image `xs` (`C·H·W` values). The entries of
+    /// taps that fall outside the image carry no gradient; they may be zeroed in `cols`.
+    pub(crate) fn col2im_into<A: NdFloat>(&self, cols: &mut [A], row_stride: usize, xs: &mut [A]) {
+        let n_cols = self.out_h * self.out_w;
+        let plane_len = self.height * self.width;
+        for (row, tap) in self.rows() {
+            let src = &mut cols[row * row_stride..row * row_stride + n_cols];
+            if let Some(shift) = tap {
+                shift.clear_outside_columns(src);
+                let plane = &mut xs[(row / (self.kh * self.kw)) * plane_len..][..plane_len];
+                let d = shift.copied.clone();
+                if !d.is_empty() {
+                    let dst = &mut plane[shift.source(d.clone())];
+                    dst.iter_mut().zip(&src[d]).for_each(|(x, &g)| *x += g);
+                }
+                continue;
+            }
             self.row_taps(row, |image_row, first_x, cols_offset, ow_range| {
-                let dst = &mut x[image_row..image_row + self.width];
-                let src = &src[cols_offset..cols_offset + self.out_w];
-                for (k, ow) in ow_range.enumerate() {
-                    dst[first_x + k * self.stride] += src[ow];
+                let dst = &mut xs[image_row..image_row + self.width];
+                let src = &src[cols_offset..cols_offset + self.out_w][ow_range];
+                if self.stride == 1 {
+                    let dst = &mut dst[first_x..first_x + src.len()];
+                    dst.iter_mut().zip(src).for_each(|(d, &s)| *d += s);
+                } else {
+                    let dst = dst[first_x..].iter_mut().step_by(self.stride);
+                    dst.zip(src).for_each(|(d, &s)| *d += s);
                 }
             });
         }
-        ndarray::Array3::from_shape_vec((self.channels, self.height, self.width), x).expect("count")
+    }
+
+    /// Tap `(i, j)` as a shifted copy of an image plane, when the stride is 1 and the output
+    /// is as wide as the image ("same" width): then row `(c, i, j)` of `cols` is
+    /// `cols[d] = x_c[d + off]` with `off = (i - p)·W + (j - p)` for every `d = oh·W + ow` of a
+    /// tap inside the image, so one contiguous copy does the whole row, and only the columns
+    /// whose tap falls outside the image are cleared afterwards.
+    fn shift(&self, i: usize, j: usize) -> Option<PlaneShift> {
+        if self.stride != 1 || self.out_w != self.width {
+            return None;
+        }
+        let (w, len) = (self.width, self.height * self.width);
+        let columns = self.valid_columns(j);
+        let columns = columns.start.min(w)..columns.end.min(w);
+        let oh_lo = self.padding.saturating_sub(i).min(self.out_h);
+        let oh_hi = (self.height + self.padding)
+            .saturating_sub(i)
+            .clamp(oh_lo, self.out_h);
+        let offset = (i * w + j) as isize - (self.padding * (w + 1)) as isize;
+        // Rows oh_lo..oh_hi, trimmed where the shift would read before or past the plane
+        // (those elements are in cleared columns).
+        let start = (oh_lo * w).max(offset.min(0).unsigned_abs());
+        let end = (oh_hi * w).min((len as isize - offset).max(0) as usize);
+        Some(PlaneShift {
+            offset,
+            copied: start.min(end)..end,
+            rows: oh_lo..oh_hi,
+            columns,
+            width: w,
+        })
     }
 
     /// For row `(c, i, j)` of `cols`, calls `f(image_row, first_x, cols_offset, ow_range)` for
@@ -181,6 +270,43 @@ impl Geometry {
                 oh * self.out_w,
                 ow_range.clone(),
             );
+        }
+    }
+}
+
+/// One tap's rows of `cols` as a shifted image plane (see [`Geometry::shift`]).
+#[derive(Clone, Debug)]
+struct PlaneShift {
+    /// `cols[d]` reads `plane[d + offset]`.
+    offset: isize,
+    /// The `d` that the one contiguous copy covers.
+    copied: std::ops::Range<usize>,
+    /// Output rows whose tap row is inside the image.
+    rows: std::ops::Range<usize>,
+    /// Output columns whose tap column is inside the image.
+    columns: std::ops::Range<usize>,
+    /// Image (and output) width.
+    width: usize,
+}
+
+impl PlaneShift {
+    /// The plane positions that `d` in `copied` reads.
+    fn source(&self, d: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        let at = |d: usize| (d as isize + self.offset) as usize;
+        at(d.start)..at(d.end)
+    }
+
+    /// Zeroes the entries of a `cols` row whose tap column is outside the image.
+    fn clear_outside_columns<A: NdFloat>(&self, row: &mut [A]) {
+        let w = self.width;
+        let lines = &mut row[self.rows.start * w..self.rows.end * w];
+        // Column by column down the rows: a "same" 3x3 convolution clears one column per
+        // side, and a strided walk avoids a tiny fill call per row.
+        for k in (0..self.columns.start).chain(self.columns.end..w) {
+            lines[k..]
+                .iter_mut()
+                .step_by(w)
+                .for_each(|v| *v = A::zero());
         }
     }
 }
@@ -268,7 +394,7 @@ impl<A: NdFloat> Graph<A> {
                 .zip(dx_slots.into_par_iter())
                 .map(|((sample, gs), slot)| {
                     if let Some(mut slot) = slot {
-                        slot.assign(&geo.col2im(&matmul(wmat.t(), gs)));
+                        slot.assign(&geo.col2im(matmul(wmat.t(), gs)));
                     }
                     bp.needs[1].then(|| matmul(gs, geo.im2col(sample).t()))
                 })
@@ -322,7 +448,7 @@ mod tests {
                         let mut want = Array3::zeros((2, h, w));
                         geo.for_each_tap(|r, c, ch, y, xx| want[[ch, y, xx]] += g[[r, c]]);
                         assert_eq!(
-                            geo.col2im(&g),
+                            geo.col2im(g),
                             want,
                             "col2im {h}x{w} k{kh}x{kw} s{stride} p{padding}"
                         );

@@ -11,5 +11,8 @@ mod shape;
 pub use embedding::{BagMode, Bags};
 pub use norm::{BatchNormMode, BatchStats};
 pub(crate) mod conv;
+mod conv_block;
+pub use conv_block::{BlockNorm, ConvBlockSpec};
 mod dropout;
 mod pool;
+mod relu_pool;

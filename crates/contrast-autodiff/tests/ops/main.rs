@@ -2,6 +2,7 @@
 //! forward check against a plain reference loop.
 
 mod conv;
+mod conv_block;
 mod elementwise;
 mod embedding;
 mod matmul;

@@ -5,9 +5,7 @@ use ndarray::NdFloat;
 use rand::Rng;
 
 use crate::error::{Error, Result};
-use crate::layers::{
-    Activation, BatchNorm, Conv2d, ConvSpec, Flatten, Linear, MaxPool2d, Sequential,
-};
+use crate::layers::{BatchNorm, Conv2d, ConvBlock, ConvSpec, Flatten, Linear};
 use crate::module::Module;
 
 /// Shape of a [`SmallCnn`].
@@ -40,8 +38,13 @@ impl SmallCnnConfig {
 
 /// Stages `conv3x3 (pad 1) -> [BN] -> ReLU -> maxpool 2`, then flatten and an optional linear
 /// layer. Parameter names follow a PyTorch `nn.Sequential` called `net`: `net.0.weight`, ...
+/// (with batch norm: conv `net.0`, BN `net.1`, ReLU and pool `net.2`, `net.3`, next conv
+/// `net.4`, ...). Each stage runs as one fused [`ConvBlock`] op.
 pub struct SmallCnn<A> {
-    net: Sequential<A>,
+    stages: Vec<ConvBlock<A>>,
+    linear: Option<Linear<A>>,
+    /// Layers per stage in the PyTorch `Sequential` (3, or 4 with batch norm).
+    per_stage: usize,
     out_features: usize,
 }
 
@@ -56,7 +59,7 @@ impl<A: NdFloat> SmallCnn<A> {
                 why: "need at least one stage and non-zero channels",
             });
         }
-        let mut net = Sequential::new();
+        let mut stages = Vec::new();
         let mut c_in = config.in_channels;
         for &c in &config.channels {
             if side < 2 {
@@ -66,30 +69,23 @@ impl<A: NdFloat> SmallCnn<A> {
                     why: "too small for the number of 2x2 poolings",
                 });
             }
-            net.push(Conv2d::new(
-                g,
-                ConvSpec::same(c_in, c, 3),
-                !config.batch_norm,
-                rng,
-            )?);
-            if config.batch_norm {
-                net.push(BatchNorm::new_2d(g, c));
-            }
-            net.push(Activation::Relu);
-            net.push(MaxPool2d::new(2, 2)?);
+            let conv = Conv2d::new(g, ConvSpec::same(c_in, c, 3), !config.batch_norm, rng)?;
+            let norm = config.batch_norm.then(|| BatchNorm::new_2d(g, c));
+            stages.push(ConvBlock::new(conv, norm, 2, 2)?);
             side /= 2;
             c_in = c;
         }
-        net.push(Flatten);
         let flat = c_in * side * side;
-        let out_features = match config.out_dim {
-            Some(d) => {
-                net.push(Linear::new(g, flat, d, true, rng)?);
-                d
-            }
-            None => flat,
+        let (linear, out_features) = match config.out_dim {
+            Some(d) => (Some(Linear::new(g, flat, d, true, rng)?), d),
+            None => (None, flat),
         };
-        Ok(Self { net, out_features })
+        Ok(Self {
+            stages,
+            linear,
+            per_stage: if config.batch_norm { 4 } else { 3 },
+            out_features,
+        })
     }
 
     /// Width of the output features.
@@ -100,14 +96,64 @@ impl<A: NdFloat> SmallCnn<A> {
 
 impl<A: NdFloat> Module<A> for SmallCnn<A> {
     fn forward(&mut self, g: &mut Graph<A>, x: Var) -> Result<Var> {
-        self.net.forward(g, x)
+        let mut h = x;
+        for stage in &mut self.stages {
+            h = stage.forward(g, h)?;
+        }
+        let h = Flatten.forward(g, h)?;
+        match &mut self.linear {
+            Some(linear) => linear.forward(g, h),
+            None => Ok(h),
+        }
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<A>)> {
-        vec![("net".into(), &self.net)]
+        let mut out = Vec::new();
+        for (i, stage) in self.stages.iter().enumerate() {
+            for (name, child) in stage.children() {
+                out.push((self.layer_name(i, &name), child));
+            }
+        }
+        if let Some(linear) = &self.linear {
+            out.push((self.linear_name(), linear as &dyn Module<A>));
+        }
+        out
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<A>)> {
-        vec![("net".into(), &mut self.net)]
+        let names: Vec<Vec<String>> = (self.stages.iter().enumerate())
+            .map(|(i, s)| {
+                s.children()
+                    .iter()
+                    .map(|(n, _)| self.layer_name(i, n))
+                    .collect()
+            })
+            .collect();
+        let linear_name = self.linear_name();
+        let mut out = Vec::new();
+        for (stage, names) in self.stages.iter_mut().zip(names) {
+            for ((_, child), name) in stage.children_mut().into_iter().zip(names) {
+                out.push((name, child));
+            }
+        }
+        if let Some(linear) = &mut self.linear {
+            out.push((linear_name, linear as &mut dyn Module<A>));
+        }
+        out
+    }
+}
+
+impl<A: NdFloat> SmallCnn<A> {
+    /// `net.<i>` of a stage's child, whose name is its index within the stage.
+    fn layer_name(&self, stage: usize, child: &str) -> String {
+        let offset: usize = child
+            .parse()
+            .expect("a conv block names its children by index");
+        format!("net.{}", stage * self.per_stage + offset)
+    }
+
+    /// `net.<i>` of the linear layer, after the stages and the flatten.
+    fn linear_name(&self) -> String {
+        format!("net.{}", self.stages.len() * self.per_stage + 1)
     }
 }

@@ -19,6 +19,7 @@ pub struct Conv2d<A> {
     weight: Var,
     bias: Option<Var>,
     in_channels: usize,
+    out_channels: usize,
     kernel: usize,
     stride: usize,
     padding: usize,
@@ -107,6 +108,7 @@ impl<A: NdFloat> Conv2d<A> {
             weight,
             bias,
             in_channels: spec.in_channels,
+            out_channels: spec.out_channels,
             kernel: spec.kernel,
             stride: spec.stride,
             padding: spec.padding,
@@ -119,6 +121,35 @@ impl<A: NdFloat> Conv2d<A> {
         self.weight
     }
 
+    /// Handle of the bias `(Cout,)`, if any.
+    pub fn bias(&self) -> Option<Var> {
+        self.bias
+    }
+
+    /// Channels, kernel side, stride and padding.
+    pub fn spec(&self) -> ConvSpec {
+        ConvSpec {
+            in_channels: self.in_channels,
+            out_channels: self.out_channels,
+            kernel: self.kernel,
+            stride: self.stride,
+            padding: self.padding,
+        }
+    }
+
+    /// Fails with [`Error::InputShape`] (naming `layer`) unless `x` is `(N, Cin, H, W)`
+    /// with the kernel fitting the padded image.
+    pub(crate) fn check(&self, g: &Graph<A>, x: Var, layer: &'static str) -> Result<Vec<usize>> {
+        let (c, k, p) = (self.in_channels, self.kernel, self.padding);
+        check_input(
+            g,
+            x,
+            layer,
+            || format!("(N, {c}, H, W) with H, W + 2*{p} >= {k}"),
+            |s| s.len() == 4 && s[1] == c && s[2] + 2 * p >= k && s[3] + 2 * p >= k,
+        )
+    }
+
     /// Spatial output side for an input side `h` (`None` if the kernel does not fit).
     pub fn output_side(&self, h: usize) -> Option<usize> {
         (h + 2 * self.padding)
@@ -129,14 +160,7 @@ impl<A: NdFloat> Conv2d<A> {
 
 impl<A: NdFloat> Module<A> for Conv2d<A> {
     fn forward(&mut self, g: &mut Graph<A>, x: Var) -> Result<Var> {
-        let (c, k, p) = (self.in_channels, self.kernel, self.padding);
-        check_input(
-            g,
-            x,
-            "Conv2d",
-            || format!("(N, {c}, H, W) with H, W + 2*{p} >= {k}"),
-            |s| s.len() == 4 && s[1] == c && s[2] + 2 * p >= k && s[3] + 2 * p >= k,
-        )?;
+        self.check(g, x, "Conv2d")?;
         Ok(g.conv2d(x, self.weight, self.bias, self.stride, self.padding)?)
     }
 

@@ -4,6 +4,7 @@
 //! |---|---|---|
 //! | [`Linear`] | `(N, in) -> (N, out)`, `y = x W^T + b` | `weight (out, in)`, `bias (out)` |
 //! | [`Conv2d`] | `(N, Cin, H, W) -> (N, Cout, H', W')` | `weight (Cout, Cin, k, k)`, `bias (Cout)` |
+//! | [`ConvBlock`] | `Conv2d -> [BatchNorm] -> ReLU -> MaxPool2d` as one fused op | the conv's (`0.*`) and batch norm's (`1.*`) |
 //! | [`BatchNorm`] | `(N, C)` (1d) or `(N, C, H, W)` (2d) | `weight (C)`, `bias (C)`; buffers `running_mean`, `running_var` |
 //! | [`LayerNorm`] | `(..., D)`, normalised over the last axis | `weight (D)`, `bias (D)` |
 //! | [`EmbeddingBag`] | bags of ids `(N bags) -> (N, dim)`, sum or mean of table rows (call `forward_bags`) | `weight (buckets, dim)` |
@@ -15,6 +16,7 @@
 
 mod activation;
 mod conv;
+mod conv_block;
 mod dropout;
 mod embedding;
 mod linear;
@@ -24,6 +26,7 @@ mod sequential;
 
 pub use activation::Activation;
 pub use conv::{Conv2d, ConvSpec};
+pub use conv_block::ConvBlock;
 pub use dropout::Dropout;
 pub use embedding::EmbeddingBag;
 pub use linear::Linear;

@@ -12,7 +12,7 @@
 //! use the statistics of every rank's batch together
 //! ([`crate::distributed::sync_batch_norm`]); evaluation is unchanged.
 
-use contrast_autodiff::{BatchNormMode, Graph, Var};
+use contrast_autodiff::{BatchNormMode, BatchStats, Graph, Var};
 use ndarray::{Array1, ArrayD, ArrayViewD, ArrayViewMutD, IxDyn, NdFloat, Zip};
 
 use super::check_input;
@@ -82,6 +82,54 @@ impl<A: NdFloat> BatchNorm<A> {
         self.sync = collective;
     }
 
+    /// Whether training statistics are synchronised over ranks ([`BatchNorm::set_sync`]); a
+    /// layer that fuses this batch norm into another op must then run it on its own.
+    pub fn is_synced(&self) -> bool {
+        self.sync.is_some()
+    }
+
+    /// Handles of `gamma` (`weight`) and `beta` (`bias`), shape `(C,)`.
+    pub fn params(&self) -> (Var, Var) {
+        (self.weight, self.bias)
+    }
+
+    /// The statistics a forward pass normalises with now: the batch's in training, the
+    /// running ones in evaluation.
+    pub fn mode(&self) -> BatchNormMode<'_, A> {
+        if self.training {
+            BatchNormMode::Train { eps: self.eps }
+        } else {
+            BatchNormMode::Eval {
+                mean: &self.running_mean,
+                var: &self.running_var,
+                eps: self.eps,
+            }
+        }
+    }
+
+    /// `running = (1 - momentum) running + momentum batch`, after a training-mode pass that
+    /// returned `stats` (a layer that fuses this batch norm into another op calls it).
+    pub fn update_running(&mut self, stats: &BatchStats<A>) {
+        let m = self.momentum;
+        let keep = A::one() - m;
+        Zip::from(&mut self.running_mean)
+            .and(&stats.mean)
+            .for_each(|r, &b| *r = keep * *r + m * b);
+        Zip::from(&mut self.running_var)
+            .and(&stats.var)
+            .for_each(|r, &b| *r = keep * *r + m * b);
+    }
+
+    /// Channels `C`.
+    pub fn channels(&self) -> usize {
+        self.running_mean.len()
+    }
+
+    /// Whether this layer normalises with batch statistics (training) now.
+    pub fn is_training(&self) -> bool {
+        self.training
+    }
+
     /// Running mean per channel.
     pub fn running_mean(&self) -> &Array1<A> {
         &self.running_mean
@@ -120,35 +168,15 @@ impl<A: NdFloat> Module<A> for BatchNorm<A> {
             },
             |s| s.len() == rank && s[1] == c && s[0] >= min_n,
         )?;
-        if !self.training {
-            let mode = BatchNormMode::Eval {
-                mean: &self.running_mean,
-                var: &self.running_var,
-                eps: self.eps,
-            };
-            return Ok(g.batch_norm(x, self.weight, self.bias, mode)?.0);
-        }
-        let (y, stats) = match &self.sync {
-            Some(c) => {
+        let (y, stats) = match (&self.sync, self.training) {
+            (Some(c), true) => {
                 let (y, stats) = sync_batch_norm(g, x, self.weight, self.bias, self.eps, c)?;
                 (y, Some(stats))
             }
-            None => g.batch_norm(
-                x,
-                self.weight,
-                self.bias,
-                BatchNormMode::Train { eps: self.eps },
-            )?,
+            _ => g.batch_norm(x, self.weight, self.bias, self.mode())?,
         };
         if let Some(s) = stats {
-            let m = self.momentum;
-            let keep = A::one() - m;
-            Zip::from(&mut self.running_mean)
-                .and(&s.mean)
-                .for_each(|r, &b| *r = keep * *r + m * b);
-            Zip::from(&mut self.running_var)
-                .and(&s.var)
-                .for_each(|r, &b| *r = keep * *r + m * b);
+            self.update_running(&s);
         }
         Ok(y)
     }
