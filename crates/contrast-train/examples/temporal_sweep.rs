@@ -1,7 +1,7 @@
 //! Trains the temporal recipe with several settings on one loaded data set and prints the
 //! trained encoder's probes for each (no baselines: they do not depend on the settings), the
-//! seconds per step, and the per-epoch monitor. This is how the defaults of
-//! `TrainConfig::for_dataset("cartpole")` were chosen.
+//! seconds per step, and the per-epoch monitor: the way to compare settings before changing
+//! the defaults of `TrainConfig::for_dataset("cartpole")`.
 //!
 //! ```sh
 //! cargo run --release -p contrast-train --example temporal_sweep -- cartpole \

@@ -260,7 +260,7 @@ impl TrainConfig {
     /// The defaults for `dataset`: [`TrainConfig::default`] for images; for trajectories
     /// (`cartpole`, `mountaincar`) the temporal recipe with its own budget: the strided CNN,
     /// InfoNCE at T = 0.1, every temporal setting written out (see the README's temporal
-    /// section for how the budget was chosen).
+    /// section for what it gives).
     pub fn for_dataset(dataset: &str) -> Self {
         let base = Self {
             dataset: dataset.to_string(),
