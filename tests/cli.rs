@@ -42,6 +42,33 @@ fn info_lists_the_embedded_datasets() {
     );
 }
 
+/// The trainer's step on a batch larger than the data, plain and in chunks, with its memory.
+#[test]
+fn bench_train_step_runs_plain_and_chunked() {
+    for (chunk, says) in [(None, "whole batch"), (Some("24"), "chunks of 24")] {
+        let mut args = vec![
+            "bench",
+            "train-step",
+            "--dataset",
+            "digits",
+            "--encoder",
+            "mlp",
+            "--batch",
+            "1500",
+        ];
+        if let Some(c) = chunk {
+            args.extend(["--chunk-size", c]);
+        }
+        let o = contrast(&args);
+        let t = text(&o);
+        assert!(o.status.success(), "{t}");
+        assert!(
+            t.contains(says) && t.contains("peak_rss=") && t.contains("loss="),
+            "{t}"
+        );
+    }
+}
+
 #[test]
 fn bad_flags_fail_without_writing_anything() {
     let dir = tempfile::tempdir().unwrap();
@@ -62,6 +89,10 @@ fn bad_flags_fail_without_writing_anything() {
             "nosuchset",
         ),
         (vec!["train", "--epochz", "3"], "epochz"),
+        (
+            vec!["train", "--chunk-size", "0", "--out", out_s],
+            "chunk_size",
+        ),
     ] {
         let o = contrast(&args);
         assert!(!o.status.success(), "{args:?} succeeded");

@@ -20,6 +20,8 @@ pub struct BenchArgs {
 pub enum BenchCommand {
     /// One SimCLR step (forward two views, NT-Xent T=0.5, backward, SGD momentum 0.9).
     Step(StepArgs),
+    /// The trainer's step on one batch, plain or in cached-gradient chunks, with peak memory.
+    TrainStep(super::bench_train_step::TrainStepArgs),
 }
 
 /// Which model the step benchmark trains.
@@ -70,6 +72,7 @@ pub struct StepArgs {
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.what {
         BenchCommand::Step(a) => step(a),
+        BenchCommand::TrainStep(a) => super::bench_train_step::run(a),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Subcommands of `contrast`, one module each.
 
 mod bench;
+mod bench_train_step;
 mod embed;
 mod eval;
 mod info;

@@ -52,6 +52,10 @@ pub struct TrainArgs {
     /// Where the matrix products run.
     #[arg(long, value_enum)]
     pub device: Option<Device>,
+    /// Encode the batch this many samples at a time (cached-gradient step: batches larger
+    /// than memory, the same gradient; batch norm then normalises each chunk).
+    #[arg(long)]
+    pub chunk_size: Option<usize>,
     /// Seed of every random stream.
     #[arg(long)]
     pub seed: Option<u64>,
@@ -133,6 +137,7 @@ impl TrainArgs {
         c.temperature = self.temperature.unwrap_or(c.temperature);
         c.lr = self.lr.unwrap_or(c.lr);
         c.seed = self.seed.unwrap_or(c.seed);
+        c.chunk_size = self.chunk_size.or(c.chunk_size);
         c.horizon = self.horizon.or(c.horizon);
         c.frame_stack = self.frame_stack.or(c.frame_stack);
         if self.distractors {

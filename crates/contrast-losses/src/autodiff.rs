@@ -24,17 +24,22 @@
 
 use crate::error::{Error, Result};
 use crate::{
-    AlignmentConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig, HardNegativeConfig,
-    InfoNceConfig, LabelTripletConfig, LossGrad, NtXentConfig, Reduction, SoftmaxConfig,
-    SupConConfig, TripletConfig, UniformityConfig,
+    AlignmentConfig, BarlowTwinsConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig,
+    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, LossGrad, NegativeMask, NtXentConfig,
+    PairLossGrad, Reduction, SoftmaxConfig, SupConConfig, TripletConfig, UniformityConfig,
+    VicRegConfig,
 };
 use contrast_autodiff::{CustomOp, Graph, Var};
-use ndarray::{Array2, ArrayD, ArrayView2, Ix2, NdFloat};
+use ndarray::{Array2, ArrayD, ArrayView2, Ix2, IxDyn, NdFloat};
+
+mod learned;
+pub use learned::*;
 
 /// The backward rule of a precomputed loss: stored gradients times the upstream gradient.
 struct Precomputed<A> {
     name: &'static str,
-    grads: Vec<Option<Array2<A>>>,
+    /// One per input, each of its input's shape (a matrix, or a scalar parameter).
+    grads: Vec<Option<ArrayD<A>>>,
     /// The value is a per-row vector (triplets with no reduction): scale row i by g_out[i].
     per_row: bool,
 }
@@ -58,11 +63,11 @@ impl<A: NdFloat> CustomOp<A> for Precomputed<A> {
                     if self.per_row {
                         let col = grad_output
                             .view()
-                            .into_shape_with_order((g.nrows(), 1))
+                            .into_shape_with_order(IxDyn(&[g.shape()[0], 1]))
                             .expect("one upstream value per row");
-                        (g * &col).into_dyn()
+                        g * &col
                     } else {
-                        (g * grad_output.iter().next().copied().unwrap_or_else(A::zero)).into_dyn()
+                        g * grad_output.iter().next().copied().unwrap_or_else(A::zero)
                     }
                 })
             })
@@ -87,15 +92,20 @@ pub(crate) fn matrix<'g, A: NdFloat>(
         })
 }
 
+/// A matrix gradient as a stored node gradient.
+fn stored<A>(grad: Array2<A>) -> Option<ArrayD<A>> {
+    Some(grad.into_dyn())
+}
+
 /// Records a scalar loss node over `inputs` with their gradients.
 fn record<A: NdFloat>(
     g: &mut Graph<A>,
     name: &'static str,
     inputs: &[Var],
     loss: A,
-    grads: Vec<Option<Array2<A>>>,
+    grads: Vec<Option<ArrayD<A>>>,
 ) -> Result<Var> {
-    let value = ArrayD::from_elem(ndarray::IxDyn(&[]), loss);
+    let value = ArrayD::from_elem(IxDyn(&[]), loss);
     Ok(g.custom(
         inputs,
         value,
@@ -115,12 +125,25 @@ pub(crate) fn single<A: NdFloat>(
     loss: impl FnOnce(ArrayView2<A>) -> Result<LossGrad<A>>,
 ) -> Result<Var> {
     let out = loss(matrix(g, z, name)?)?;
-    record(g, name, &[z], out.loss, vec![Some(out.grad)])
+    record(g, name, &[z], out.loss, vec![stored(out.grad)])
 }
 
 /// [`crate::nt_xent()`] as a graph node.
 pub fn nt_xent_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &NtXentConfig) -> Result<Var> {
     single(g, z, "nt_xent", |z| crate::nt_xent(z, config))
+}
+
+/// [`crate::nt_xent_masked`] as a graph node: NT-Xent whose anchors keep only the
+/// negatives `mask` allows.
+pub fn nt_xent_masked_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    z: Var,
+    mask: &NegativeMask,
+    config: &NtXentConfig,
+) -> Result<Var> {
+    single(g, z, "nt_xent", |z| {
+        crate::nt_xent_masked(z, mask, config).map(LossGrad::from)
+    })
 }
 
 /// [`crate::supcon()`] as a graph node.
@@ -130,7 +153,9 @@ pub fn supcon_op<A: NdFloat>(
     labels: &[usize],
     config: &SupConConfig,
 ) -> Result<Var> {
-    single(g, z, "supcon", |z| crate::supcon(z, labels, config))
+    single(g, z, "supcon", |z| {
+        crate::supcon(z, labels, config).map(LossGrad::from)
+    })
 }
 
 /// [`crate::nt_xent_pairs`] as a graph node.
@@ -141,7 +166,7 @@ pub fn nt_xent_pairs_op<A: NdFloat>(
     config: &SoftmaxConfig,
 ) -> Result<Var> {
     single(g, z, "nt_xent_pairs", |z| {
-        crate::nt_xent_pairs(z, labels, config)
+        crate::nt_xent_pairs(z, labels, config).map(LossGrad::from)
     })
 }
 
@@ -153,7 +178,7 @@ pub fn positives_in_log_op<A: NdFloat>(
     config: &SoftmaxConfig,
 ) -> Result<Var> {
     single(g, z, "positives_in_log", |z| {
-        crate::positives_in_log(z, labels, config)
+        crate::positives_in_log(z, labels, config).map(LossGrad::from)
     })
 }
 
@@ -165,7 +190,7 @@ pub fn triplet_margin_labels_op<A: NdFloat>(
     config: &LabelTripletConfig,
 ) -> Result<Var> {
     single(g, z, "triplet_margin_labels", |z| {
-        crate::triplet_margin_labels(z, labels, config)
+        crate::triplet_margin_labels(z, labels, config).map(LossGrad::from)
     })
 }
 
@@ -177,13 +202,23 @@ pub fn contrastive_margin_op<A: NdFloat>(
     config: &ContrastiveMarginConfig,
 ) -> Result<Var> {
     single(g, z, "contrastive_margin", |z| {
-        crate::contrastive_margin(z, labels, config)
+        crate::contrastive_margin(z, labels, config).map(LossGrad::from)
     })
 }
 
 /// [`crate::dcl()`] as a graph node.
 pub fn dcl_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &DclConfig) -> Result<Var> {
     single(g, z, "dcl", |z| crate::dcl(z, config))
+}
+
+/// [`crate::dcl_masked`] as a graph node.
+pub fn dcl_masked_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    z: Var,
+    mask: &NegativeMask,
+    config: &DclConfig,
+) -> Result<Var> {
+    single(g, z, "dcl", |z| crate::dcl_masked(z, mask, config))
 }
 
 /// [`crate::debiased()`] as a graph node.
@@ -209,6 +244,18 @@ pub fn uniformity_op<A: NdFloat>(
     single(g, x, "uniformity", |x| crate::uniformity(x, config))
 }
 
+/// Two-input losses: evaluate on the nodes' values, record the node.
+fn pair<A: NdFloat>(
+    g: &mut Graph<A>,
+    (x, y): (Var, Var),
+    (name, x_what, y_what): (&'static str, &'static str, &'static str),
+    loss: impl FnOnce(ArrayView2<A>, ArrayView2<A>) -> Result<PairLossGrad<A>>,
+) -> Result<Var> {
+    let out = loss(matrix(g, x, x_what)?, matrix(g, y, y_what)?)?;
+    let grads = vec![stored(out.grad_x), stored(out.grad_y)];
+    record(g, name, &[x, y], out.loss, grads)
+}
+
 /// [`crate::alignment`] as a graph node over `x` and `y`.
 pub fn alignment_op<A: NdFloat>(
     g: &mut Graph<A>,
@@ -216,18 +263,30 @@ pub fn alignment_op<A: NdFloat>(
     y: Var,
     config: &AlignmentConfig,
 ) -> Result<Var> {
-    let out = crate::alignment(
-        matrix(g, x, "alignment x")?,
-        matrix(g, y, "alignment y")?,
-        config,
-    )?;
-    record(
-        g,
-        "alignment",
-        &[x, y],
-        out.loss,
-        vec![Some(out.grad_x), Some(out.grad_y)],
-    )
+    let names = ("alignment", "alignment x", "alignment y");
+    pair(g, (x, y), names, |x, y| crate::alignment(x, y, config))
+}
+
+/// [`crate::vicreg()`] as a graph node over the two views `a` and `b`.
+pub fn vicreg_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    a: Var,
+    b: Var,
+    config: &VicRegConfig,
+) -> Result<Var> {
+    let names = ("vicreg", "vicreg a", "vicreg b");
+    pair(g, (a, b), names, |a, b| crate::vicreg(a, b, config))
+}
+
+/// [`crate::barlow_twins()`] as a graph node over the two views `a` and `b`.
+pub fn barlow_twins_op<A: NdFloat>(
+    g: &mut Graph<A>,
+    a: Var,
+    b: Var,
+    config: &BarlowTwinsConfig,
+) -> Result<Var> {
+    let names = ("barlow_twins", "barlow_twins a", "barlow_twins b");
+    pair(g, (a, b), names, |a, b| crate::barlow_twins(a, b, config))
 }
 
 /// [`crate::info_nce()`] as a graph node over queries, keys and (optionally) negatives.
@@ -238,6 +297,25 @@ pub fn info_nce_op<A: NdFloat>(
     negatives: Option<Var>,
     config: &InfoNceConfig,
 ) -> Result<Var> {
+    info_nce_node(g, (q, k, negatives), config, None)
+}
+
+/// The InfoNCE node over `q`, `k`, the negatives if any, and, for a learnable logit scale,
+/// the log-scale node `t` (whose `T = exp(-t)` replaces `config.temperature`).
+fn info_nce_node<A: NdFloat>(
+    g: &mut Graph<A>,
+    (q, k, negatives): (Var, Var, Option<Var>),
+    config: &InfoNceConfig,
+    log_scale: Option<Var>,
+) -> Result<Var> {
+    let temperature = match log_scale {
+        Some(t) => learned::temperature_of(g, t, "info_nce log_scale")?,
+        None => config.temperature,
+    };
+    let config = InfoNceConfig {
+        temperature,
+        ..*config
+    };
     let neg = negatives
         .map(|n| matrix(g, n, "info_nce negatives"))
         .transpose()?;
@@ -245,13 +323,19 @@ pub fn info_nce_op<A: NdFloat>(
         matrix(g, q, "info_nce query")?,
         matrix(g, k, "info_nce key")?,
         neg,
-        config,
+        &config,
     )?;
     let mut inputs = vec![q, k];
-    let mut grads = vec![Some(out.grad_query), Some(out.grad_key)];
+    let mut grads = vec![stored(out.grad_query), stored(out.grad_key)];
     if let Some(n) = negatives {
         inputs.push(n);
-        grads.push(out.grad_negatives);
+        grads.push(out.grad_negatives.map(Array2::into_dyn));
+    }
+    if let Some(t) = log_scale {
+        // dL/dt = -T dL/dT for T = exp(-t).
+        let dt = -out.grad_temperature * crate::validate::cast::<A>(temperature);
+        inputs.push(t);
+        grads.push(learned::scalar_grad(g, t, dt)?);
     }
     record(g, "info_nce", &inputs, out.loss, grads)
 }
@@ -272,9 +356,9 @@ pub fn triplet_margin_op<A: NdFloat>(
         config,
     )?;
     let grads = vec![
-        Some(out.grad_anchor),
-        Some(out.grad_positive),
-        Some(out.grad_negative),
+        stored(out.grad_anchor),
+        stored(out.grad_positive),
+        stored(out.grad_negative),
     ];
     let inputs = [anchor, positive, negative];
     if config.reduction != Reduction::None {

@@ -8,11 +8,15 @@
 //! ```
 //! Equals `pytorch_metric_learning.losses.ContrastiveLoss(pos_margin, neg_margin)(z, labels)`
 //! (defaults 0 and 1, `AvgNonZeroReducer` on each half).
+//!
+//! An anchor without a positive has no positive pair; with [`NoPositive::Skip`] (default)
+//! its negative pairs still count, as in the peer (they are well defined), and the anchor
+//! is listed in [`LabelLossGrad::skipped`]; [`NoPositive::Error`] refuses the batch.
 
 use crate::distance::PairDistances;
 use crate::error::Result;
 use crate::labels;
-use crate::output::LossGrad;
+use crate::output::{LabelLossGrad, NoPositive};
 use crate::validate::{self, cast};
 use ndarray::{Array2, ArrayView2, NdFloat};
 
@@ -25,6 +29,8 @@ pub struct ContrastiveMarginConfig {
     pub neg_margin: f64,
     /// L2-normalise rows first.
     pub normalize: bool,
+    /// What an anchor without a positive does (default: reported, its negative pairs kept).
+    pub no_positive: NoPositive,
 }
 
 impl Default for ContrastiveMarginConfig {
@@ -33,6 +39,7 @@ impl Default for ContrastiveMarginConfig {
             pos_margin: 0.0,
             neg_margin: 1.0,
             normalize: true,
+            no_positive: NoPositive::Skip,
         }
     }
 }
@@ -40,16 +47,19 @@ impl Default for ContrastiveMarginConfig {
 /// Contrastive margin loss of a labelled batch and `d loss / d z`.
 ///
 /// # Errors
-/// Empty or non-finite `z`, a label count other than n, all labels equal, non-finite margins.
+/// Empty or non-finite `z`, a label count other than n, all labels equal, non-finite
+/// margins, or (with [`NoPositive::Error`]) an anchor without a positive.
 pub fn contrastive_margin<A: NdFloat>(
     z: ArrayView2<A>,
     labels: &[usize],
     config: &ContrastiveMarginConfig,
-) -> Result<LossGrad<A>> {
+) -> Result<LabelLossGrad<A>> {
+    const WHAT: &str = "contrastive_margin";
     validate::embeddings("contrastive z", &z)?;
-    labels::check("contrastive_margin", labels, z.nrows())?;
+    labels::check(WHAT, labels, z.nrows())?;
     validate::parameter::<A>("pos_margin", config.pos_margin, "finite", |_| true)?;
     validate::parameter::<A>("neg_margin", config.neg_margin, "finite", |_| true)?;
+    let skipped = labels::without_positive(WHAT, labels, config.no_positive)?;
     let pd = PairDistances::new(z, config.normalize);
     let n = z.nrows();
     let (pm, nm) = (cast::<A>(config.pos_margin), cast::<A>(config.neg_margin));
@@ -80,8 +90,9 @@ pub fn contrastive_margin<A: NdFloat>(
             ddist[[i, j]] *= w;
         }
     }
-    Ok(LossGrad {
+    Ok(LabelLossGrad {
         loss: mean(half[0]) + mean(half[1]),
         grad: pd.backward(&ddist),
+        skipped,
     })
 }

@@ -11,9 +11,15 @@
 //! Equals lightly `DCLLoss(temperature=T)(z1, z2)` and `DCLWLoss(temperature=T, sigma)`.
 //! lightly computes the DCL-W weight from detached embeddings (no gradient through `w`);
 //! the authors' code lets the gradient flow. [`DclWeight::VonMisesFisher`] offers both.
+//!
+//! [`dcl_masked`] removes negatives from each anchor's log-sum-exp as a
+//! [`NegativeMask`] says (`k` also needs `keep(i, k)`), like [`crate::nt_xent_masked`].
+//! The debiased and hard-negative losses do not take a mask: their estimators assume
+//! the `2N - 2` negatives are a sample of the data distribution.
 
 use crate::error::Result;
 use crate::log_sum_exp::log_sum_exp;
+use crate::negative_mask::NegativeMask;
 use crate::output::LossGrad;
 use crate::similarity::SelfSimilarity;
 use crate::validate::{self, cast};
@@ -61,12 +67,27 @@ impl Default for DclConfig {
 /// Empty or non-finite `z`, an odd row count, fewer than two pairs, a bad temperature or
 /// sigma.
 pub fn dcl<A: NdFloat>(z: ArrayView2<A>, config: &DclConfig) -> Result<LossGrad<A>> {
+    dcl_masked(z, &NegativeMask::All, config)
+}
+
+/// DCL / DCL-W whose anchors keep only the negatives `mask` allows.
+///
+/// # Errors
+/// As [`dcl`], and a mask of the wrong shape, a kept index out of range, or an anchor the
+/// mask leaves without a negative.
+pub fn dcl_masked<A: NdFloat>(
+    z: ArrayView2<A>,
+    mask: &NegativeMask,
+    config: &DclConfig,
+) -> Result<LossGrad<A>> {
     validate::embeddings("dcl z", &z)?;
     validate::temperature::<A>(config.temperature)?;
     let n = validate::two_view_rows("dcl", &z)?;
     if let DclWeight::VonMisesFisher { sigma, .. } = config.weight {
         validate::divisor::<A>("sigma", sigma)?;
     }
+    let keep = mask.resolve("dcl", 2 * n, |i| (i + n) % (2 * n))?;
+    let kept = |i: usize, j: usize| keep.as_ref().is_none_or(|k| k[[i, j]]);
     let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
     let t = cast::<A>(config.temperature);
     let u = Array1::from_shape_fn(n, |c| sim.logits[[c, c + n]] * t);
@@ -77,11 +98,17 @@ pub fn dcl<A: NdFloat>(z: ArrayView2<A>, config: &DclConfig) -> Result<LossGrad<
         let lse = log_sum_exp(
             row.iter()
                 .enumerate()
-                .filter(|&(j, _)| j != i && j != p)
+                .filter(|&(j, _)| j != i && j != p && kept(i, j))
                 .map(|(_, &x)| x),
         );
         let loss = lse - w[c] * row[p];
-        row.mapv_inplace(|x| (x - lse).exp() * scale);
+        for (j, x) in row.iter_mut().enumerate() {
+            *x = if kept(i, j) {
+                (*x - lse).exp() * scale
+            } else {
+                A::zero()
+            };
+        }
         row[i] = A::zero();
         row[p] = -w[c] * scale;
         // The weight's own gradient: one entry per pair (the backward adds dS^T).

@@ -80,6 +80,37 @@ pub enum Error {
         /// The anchor row.
         anchor: usize,
     },
+    /// An anchor left without a single negative (every candidate removed by a negatives
+    /// mask): its softmax would hold only the positive.
+    #[error("{what}: anchor {anchor} has no negative left after the mask")]
+    AnchorWithoutNegative {
+        /// Which loss.
+        what: &'static str,
+        /// The anchor row.
+        anchor: usize,
+    },
+    /// A negatives mask naming a candidate that does not exist.
+    #[error("{what}: anchor {anchor} keeps candidate {index}, but there are {rows} rows")]
+    MaskIndex {
+        /// Which loss.
+        what: &'static str,
+        /// The anchor row.
+        anchor: usize,
+        /// The candidate index given.
+        index: usize,
+        /// The number of rows (valid indices are below it).
+        rows: usize,
+    },
+    /// Too few rows for a statistic over the batch (a variance needs two).
+    #[error("{what}: needs at least {min} rows, got {rows}")]
+    TooFewRows {
+        /// Which loss.
+        what: &'static str,
+        /// The row count.
+        rows: usize,
+        /// The least row count accepted.
+        min: usize,
+    },
     /// A graph error (feature `autodiff`): a stale handle or a value of the wrong rank.
     #[cfg(feature = "autodiff")]
     #[error(transparent)]

@@ -14,6 +14,17 @@
 //! Equals `F.cross_entropy(cat([pos, neg], 1) / T, zeros)` in torch, MoCo's loss (which
 //! feeds normalised q, k and queue); see the `info_nce` fixtures. The negatives' gradient
 //! is returned as well, for banks that learn; MoCo's queue is a constant and ignores it.
+//!
+//! **CLIP** is this loss with `in_batch` and no queue: `q` the left rows (images), `k` the
+//! right rows (texts), each query's negatives the other rows' keys, i.e.
+//! `F.cross_entropy(qn @ kn.T / T, arange(B))`; the symmetric CLIP loss is the mean of
+//! `info_nce(q, k)` and `info_nce(k, q)` (the `clip_torch` fixtures).
+//!
+//! **Learnable temperature**: every logit is `qn_i . c / T`, so scaling the queries by `c`
+//! is dividing `T` by `c`, and `dL/dT = -(1/T) sum_i qn_i . dL/dqn_i`, returned as
+//! [`InfoNceGrad::grad_temperature`] for one dot product per query. CLIP's learnable logit
+//! scale `s = exp(t) = 1/T` has `dL/dt = -T dL/dT`; the graph node
+//! `autodiff::info_nce_log_scale_op` (feature `autodiff`) takes `t` as a scalar node.
 
 use crate::error::{Error, Result};
 use crate::log_sum_exp::{log_sum_exp, sum_f64};
@@ -84,6 +95,8 @@ pub struct InfoNceGrad<A> {
     pub grad_key: Array2<A>,
     /// `d loss / d negatives`, when negatives were given.
     pub grad_negatives: Option<Array2<A>>,
+    /// `d loss / d T`, for a learnable temperature.
+    pub grad_temperature: A,
 }
 
 /// InfoNCE of queries `q` against their keys `k` and the `negatives`.
@@ -133,8 +146,15 @@ pub fn info_nce<A: NdFloat>(
             inputs.tiled(tile)
         }
     };
+    let radial = sum_f64(
+        Zip::from(qn.rows.rows())
+            .and(raw.dq.rows())
+            .map_collect(|q, g| q.dot(&g))
+            .into_iter(),
+    );
     Ok(InfoNceGrad {
         loss: raw.loss,
+        grad_temperature: -radial * cast::<A>(1.0 / config.temperature),
         grad_query: qn.backward(raw.dq),
         grad_key: kn.backward(raw.dk),
         grad_negatives: nn.zip(raw.dn).map(|(n, d)| n.backward(d)),

@@ -8,32 +8,38 @@
 //! l_ip = -s_ip + log(exp(s_ip) + sum_{k in N(i)} exp(s_ik))     for every ordered pair (i, p)
 //! loss = mean over all positive pairs
 //! ```
-//! Equals pytorch-metric-learning `NTXentLoss(temperature=T)(z, labels)`. A batch without
-//! positive pairs gives 0 (the empty mean, as the peer).
+//! Equals pytorch-metric-learning `NTXentLoss(temperature=T)(z, labels)`.
 //!
 //! **Positives summed inside the log** ([`positives_in_log`]), the solo-learn / VISSL form:
 //! ```text
 //! l_i  = -log sum_{p in P(i)} exp(s_ip) + log sum_{k != i} exp(s_ik)
-//! loss = mean over all anchors (each must have a positive)
+//! loss = mean over the anchors with a positive
 //! ```
 //! Both reduce to NT-Xent for two views with labels `[0..N, 0..N]`.
+//!
+//! **Anchors without a positive** follow [`SoftmaxConfig::no_positive`]: with
+//! [`crate::NoPositive::Skip`] (default) such an anchor has no pair (no term in the mean) and is
+//! listed in [`LabelLossGrad::skipped`]; a batch without any positive gives 0 and a zero
+//! gradient (the empty mean, as the peer). [`crate::NoPositive::Error`] refuses the batch with
+//! [`crate::Error::NoPositive`] naming the first such anchor.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::labels;
 use crate::log_sum_exp::log_sum_exp;
-use crate::output::{LossGrad, SoftmaxConfig};
+use crate::output::{LabelLossGrad, SoftmaxConfig};
 use ndarray::{ArrayView2, NdFloat};
 
 /// pytorch-metric-learning `NTXentLoss` with labels: one softmax term per positive pair.
 ///
 /// # Errors
-/// Empty or non-finite `z`, a label count other than n, all labels equal, bad temperature.
+/// Empty or non-finite `z`, a label count other than n, all labels equal, bad temperature,
+/// or (with [`crate::NoPositive::Error`]) an anchor without a positive.
 pub fn nt_xent_pairs<A: NdFloat>(
     z: ArrayView2<A>,
     labels: &[usize],
     config: &SoftmaxConfig,
-) -> Result<LossGrad<A>> {
-    let pairs = |y: &[usize]| Ok(labels::positive_counts(y).iter().sum());
+) -> Result<LabelLossGrad<A>> {
+    let pairs = |counts: &[usize]| counts.iter().sum();
     labels::per_anchor(
         ("nt_xent_pairs", "nt_xent_pairs z"),
         z,
@@ -75,19 +81,13 @@ pub fn nt_xent_pairs<A: NdFloat>(
 /// The solo-learn / VISSL form: all positives summed inside one log.
 ///
 /// # Errors
-/// As [`nt_xent_pairs`], and [`Error::NoPositive`] for an anchor without a positive.
+/// As [`nt_xent_pairs`].
 pub fn positives_in_log<A: NdFloat>(
     z: ArrayView2<A>,
     labels: &[usize],
     config: &SoftmaxConfig,
-) -> Result<LossGrad<A>> {
-    let all_anchors = |y: &[usize]| match labels::positive_counts(y).iter().position(|&c| c == 0) {
-        Some(anchor) => Err(Error::NoPositive {
-            what: "positives_in_log",
-            anchor,
-        }),
-        None => Ok(y.len()),
-    };
+) -> Result<LabelLossGrad<A>> {
+    let all_anchors = |counts: &[usize]| counts.iter().filter(|&&c| c > 0).count();
     labels::per_anchor(
         ("positives_in_log", "positives_in_log z"),
         z,

@@ -22,6 +22,46 @@ pub struct PairLossGrad<A> {
     pub grad_y: Array2<A>,
 }
 
+/// The loss and gradient of a labelled loss, with the anchors that had no positive.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabelLossGrad<A> {
+    /// The reduced loss.
+    pub loss: A,
+    /// `d loss / d z`, the shape of the input.
+    pub grad: Array2<A>,
+    /// The anchors without a positive in the batch (ascending), handled as
+    /// [`NoPositive::Skip`] says; empty when every anchor had one (with
+    /// [`NoPositive::Error`] the call fails instead).
+    pub skipped: Vec<usize>,
+}
+
+impl<A> From<LabelLossGrad<A>> for LossGrad<A> {
+    fn from(out: LabelLossGrad<A>) -> Self {
+        LossGrad {
+            loss: out.loss,
+            grad: out.grad,
+        }
+    }
+}
+
+/// What a labelled loss does with an anchor that has no positive in its batch (a class
+/// seen once). Such an anchor has no term of its own: SupCon would divide by
+/// `|P(i)| = 0`, the sum-in-log form would take `log 0`, and the pair and triplet forms
+/// have no pair or triplet to average. A sampler that should guarantee positives but does
+/// not shows up here, so the choice is explicit and the skipped anchors are reported
+/// ([`LabelLossGrad::skipped`], [`crate::anchors_without_positive`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum NoPositive {
+    /// The anchor has no term and is left out of the mean (pytorch-metric-learning's
+    /// `AvgNonZeroReducer`); it still serves as a negative of the other anchors, and the
+    /// output lists it. A batch where no anchor has a positive gives loss 0 and a zero
+    /// gradient (an empty mean, as the peer), with every anchor listed.
+    #[default]
+    Skip,
+    /// The call fails with [`crate::Error::NoPositive`] naming the first such anchor.
+    Error,
+}
+
 /// How per-sample losses are combined (the torch `reduction` argument).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Reduction {
@@ -95,35 +135,41 @@ impl Evaluation {
     }
 }
 
-/// Temperature and normalisation: the settings of the softmax losses without extras.
+/// Temperature, normalisation and the [`NoPositive`] policy: the settings of the labelled
+/// softmax losses without extras ([`crate::nt_xent_pairs`], [`crate::positives_in_log`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct SoftmaxConfig {
     /// Temperature `T > 0`.
     pub temperature: f64,
     /// L2-normalise rows first.
     pub normalize: bool,
+    /// What an anchor without a positive does (default: skipped and reported).
+    pub no_positive: NoPositive,
 }
 
 impl Default for SoftmaxConfig {
     fn default() -> Self {
-        Self {
-            temperature: 0.1,
-            normalize: true,
-        }
+        Self::new(0.1)
     }
 }
 
 impl SoftmaxConfig {
-    /// Temperature `t`, rows normalised.
+    /// Temperature `t`, rows normalised, anchors without a positive skipped.
     pub fn new(temperature: f64) -> Self {
         Self {
             temperature,
             normalize: true,
+            no_positive: NoPositive::Skip,
         }
     }
     /// Turns row normalisation on or off.
     pub fn normalize(mut self, on: bool) -> Self {
         self.normalize = on;
+        self
+    }
+    /// Sets what an anchor without a positive does.
+    pub fn no_positive(mut self, policy: NoPositive) -> Self {
+        self.no_positive = policy;
         self
     }
 }

@@ -11,13 +11,19 @@
 //! ```
 //! Equals pytorch-metric-learning `SupConLoss(temperature=T)(z, labels)` (its
 //! `AvgNonZeroReducer` drops exactly the anchors without positives). With two views per
-//! sample and labels `[0..N, 0..N]` it reduces to NT-Xent. A batch with no positive pair at
-//! all gives loss 0 and a zero gradient (the empty mean, as the peer).
+//! sample and labels `[0..N, 0..N]` it reduces to NT-Xent.
+//!
+//! **Anchors without a positive** (a class seen once in the batch) follow
+//! [`SupConConfig::no_positive`]: [`NoPositive::Skip`] (default) gives them no term, leaves
+//! them out of the mean (counted in it with `l_i = 0` under `average_all_anchors`, the
+//! authors' code) and lists them in [`LabelLossGrad::skipped`]; [`NoPositive::Error`]
+//! refuses the batch. A batch with no positive pair at all gives loss 0 and a zero gradient
+//! under `Skip` (the empty mean, as the peer), every anchor listed.
 
 use crate::error::Result;
 use crate::labels;
 use crate::log_sum_exp::{softmax_in_place, sum_f64};
-use crate::output::{LossGrad, SoftmaxConfig};
+use crate::output::{LabelLossGrad, NoPositive, SoftmaxConfig};
 use crate::validate::cast;
 use ndarray::{ArrayView2, NdFloat};
 
@@ -30,6 +36,8 @@ pub struct SupConConfig {
     pub normalize: bool,
     /// Average over all anchors instead of those with a positive.
     pub average_all_anchors: bool,
+    /// What an anchor without a positive does (default: skipped and reported).
+    pub no_positive: NoPositive,
 }
 
 impl Default for SupConConfig {
@@ -38,6 +46,7 @@ impl Default for SupConConfig {
             temperature: 0.1,
             normalize: true,
             average_all_anchors: false,
+            no_positive: NoPositive::Skip,
         }
     }
 }
@@ -60,29 +69,34 @@ impl SupConConfig {
         self.average_all_anchors = on;
         self
     }
+    /// Sets what an anchor without a positive does.
+    pub fn no_positive(mut self, policy: NoPositive) -> Self {
+        self.no_positive = policy;
+        self
+    }
 }
 
 /// SupCon loss of embeddings `z` (n, D) with one class label per row, and `d loss / d z`.
 ///
 /// # Errors
 /// Empty or non-finite `z`, a label count other than n, all labels equal (no negative),
-/// or a bad temperature.
+/// a bad temperature, or (with [`NoPositive::Error`]) an anchor without a positive.
 pub fn supcon<A: NdFloat>(
     z: ArrayView2<A>,
     labels: &[usize],
     config: &SupConConfig,
-) -> Result<LossGrad<A>> {
-    let counts = labels::positive_counts(labels);
-    let averaged = |_: &[usize]| {
-        Ok(if config.average_all_anchors {
-            labels.len()
+) -> Result<LabelLossGrad<A>> {
+    let averaged = |counts: &[usize]| {
+        if config.average_all_anchors {
+            counts.len()
         } else {
             counts.iter().filter(|&&c| c > 0).count()
-        })
+        }
     };
     let softmax = SoftmaxConfig {
         temperature: config.temperature,
         normalize: config.normalize,
+        no_positive: config.no_positive,
     };
     labels::per_anchor(
         ("supcon", "supcon z"),
@@ -91,12 +105,9 @@ pub fn supcon<A: NdFloat>(
         &softmax,
         averaged,
         |mut row, i, w| {
-            if counts[i] == 0 {
-                row.fill(A::zero());
-                return A::zero();
-            }
-            let inv_p = A::one() / cast::<A>(counts[i] as f64);
             let positive = |j: usize| labels::is_positive(labels, i, j);
+            let count = row.iter().enumerate().filter(|&(j, _)| positive(j)).count();
+            let inv_p = A::one() / cast::<A>(count as f64);
             let pos_sum = sum_f64(
                 row.iter()
                     .enumerate()

@@ -17,12 +17,14 @@
 //! loss = mean of the l_apn > 0   (0 if none; or the mean over all triplets)
 //! ```
 //! Equals `pytorch_metric_learning.losses.TripletMarginLoss(margin)(z, labels)` (its
-//! default `AvgNonZeroReducer`). Switches: plain mean, no normalisation.
+//! default `AvgNonZeroReducer`). Switches: plain mean, no normalisation. An anchor without
+//! a positive has no triplet; [`LabelTripletConfig::no_positive`] says whether that is
+//! skipped and reported (default) or an error.
 
 use crate::distance::PairDistances;
 use crate::error::Result;
 use crate::labels;
-use crate::output::{LossGrad, PerSample, Reduction};
+use crate::output::{LabelLossGrad, NoPositive, PerSample, Reduction};
 use crate::validate::{self, cast};
 use ndarray::{Array1, Array2, ArrayView2, NdFloat};
 
@@ -140,6 +142,8 @@ pub struct LabelTripletConfig {
     pub normalize: bool,
     /// Which triplets the mean runs over.
     pub mean: TripletMean,
+    /// What an anchor without a positive does (default: skipped and reported).
+    pub no_positive: NoPositive,
 }
 
 impl Default for LabelTripletConfig {
@@ -148,6 +152,7 @@ impl Default for LabelTripletConfig {
             margin: 0.05,
             normalize: true,
             mean: TripletMean::NonZero,
+            no_positive: NoPositive::Skip,
         }
     }
 }
@@ -155,15 +160,18 @@ impl Default for LabelTripletConfig {
 /// Triplet margin loss over every valid triplet of a labelled batch.
 ///
 /// # Errors
-/// Empty or non-finite `z`, a label count other than n, all labels equal, a bad margin.
+/// Empty or non-finite `z`, a label count other than n, all labels equal, a bad margin,
+/// or (with [`NoPositive::Error`]) an anchor without a positive.
 pub fn triplet_margin_labels<A: NdFloat>(
     z: ArrayView2<A>,
     labels: &[usize],
     config: &LabelTripletConfig,
-) -> Result<LossGrad<A>> {
+) -> Result<LabelLossGrad<A>> {
+    const WHAT: &str = "triplet_margin_labels";
     validate::embeddings("triplet z", &z)?;
-    labels::check("triplet_margin_labels", labels, z.nrows())?;
+    labels::check(WHAT, labels, z.nrows())?;
     validate::parameter::<A>("margin", config.margin, "finite", |_| true)?;
+    let skipped = labels::without_positive(WHAT, labels, config.no_positive)?;
     let pd = PairDistances::new(z, config.normalize);
     let n = z.nrows();
     let margin = cast::<A>(config.margin);
@@ -190,8 +198,9 @@ pub fn triplet_margin_labels<A: NdFloat>(
     };
     let w = cast::<A>(1.0 / count.max(1) as f64);
     ddist.mapv_inplace(|x| x * w);
-    Ok(LossGrad {
+    Ok(LabelLossGrad {
         loss: total * w,
         grad: pd.backward(&ddist),
+        skipped,
     })
 }

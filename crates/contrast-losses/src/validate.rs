@@ -38,6 +38,26 @@ pub(crate) fn same_shape<A>(
     Ok(())
 }
 
+/// Two views of one batch: both non-empty and finite, `b` shaped like `a`. `what` names
+/// the two inputs in errors.
+pub(crate) fn view_pair<A: NdFloat>(
+    (a_what, b_what): (&'static str, &'static str),
+    a: &ArrayView2<A>,
+    b: &ArrayView2<A>,
+) -> Result<()> {
+    embeddings(a_what, a)?;
+    same_shape(b_what, a, b)?;
+    embeddings(b_what, b)
+}
+
+/// At least `min` rows, for a statistic over the batch.
+pub(crate) fn min_rows(what: &'static str, rows: usize, min: usize) -> Result<()> {
+    if rows < min {
+        return Err(Error::TooFewRows { what, rows, min });
+    }
+    Ok(())
+}
+
 /// `other` has `cols` columns (negatives must live in the embedding space).
 pub(crate) fn columns<A>(what: &'static str, cols: usize, other: &ArrayView2<A>) -> Result<()> {
     if other.ncols() != cols {

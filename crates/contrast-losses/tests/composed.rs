@@ -1,88 +1,15 @@
 //! Each loss against the same loss composed from `contrast-autodiff` primitives
 //! (normalise, matmul, masks, log-sum-exp, ...): the analytic gradient, the autodiff
 //! gradient (and, in `gradients.rs`, finite differences) must all agree.
-//! Masks are constants; `-1e9` removes an entry from a log-sum-exp (exp underflows to 0).
+//! The two-input losses are in `composed_two_input.rs`, the masks and learnable
+//! temperatures in `composed_masks.rs`.
 
-use contrast_autodiff::{Graph, Var};
+mod composed_support;
+
+use composed_support::*;
+use contrast_autodiff::Var;
 use contrast_losses::*;
 use ndarray::Array2;
-use rand::{Rng, SeedableRng};
-use rand_chacha::ChaCha8Rng;
-
-type G = Graph<f64>;
-const OFF: f64 = -1e9;
-
-fn random(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    Array2::from_shape_fn((rows, cols), |_| rng.random_range(-1.5..1.5))
-}
-
-/// Builds the composed loss over `inputs` (as params), runs backward, and compares value and
-/// every gradient with the analytic ones.
-fn agree(
-    name: &str,
-    inputs: &[&Array2<f64>],
-    analytic: (f64, Vec<&Array2<f64>>),
-    build: impl FnOnce(&mut G, &[Var]) -> Var,
-) {
-    let mut g = G::new();
-    let vars: Vec<Var> = inputs
-        .iter()
-        .map(|x| g.param((*x).clone().into_dyn()))
-        .collect();
-    let loss = build(&mut g, &vars);
-    let value = g.backward(loss).unwrap();
-    let (want, grads) = analytic;
-    assert!(
-        (value - want).abs() <= 1e-10 * want.abs().max(1.0),
-        "{name}: composed {value} vs analytic {want}"
-    );
-    for (k, (v, a)) in vars.iter().zip(grads).enumerate() {
-        let composed = g.grad(*v).expect("a gradient for every input");
-        for ((idx, x), y) in a.indexed_iter().zip(composed.iter()) {
-            assert!(
-                (x - y).abs() <= 1e-9 * y.abs().max(1.0),
-                "{name} input {k} at {idx:?}: analytic {x} vs composed {y}"
-            );
-        }
-    }
-}
-
-fn constant(g: &mut G, m: Array2<f64>) -> Var {
-    g.input(m.into_dyn())
-}
-
-/// `zn zn^T / T` of the normalised rows of `z`.
-fn logits(g: &mut G, z: Var, t: f64) -> (Var, Var) {
-    let zn = g.l2_normalize_rows(z, 1e-12).unwrap();
-    let znt = g.transpose(zn).unwrap();
-    let s = g.matmul(zn, znt).unwrap();
-    (zn, g.mul_scalar(s, 1.0 / t).unwrap())
-}
-
-/// Row-wise log-sum-exp of `s` over the entries where `keep(i, j)`.
-fn masked_lse(g: &mut G, s: Var, n: usize, m: usize, keep: impl Fn(usize, usize) -> bool) -> Var {
-    let mask = constant(
-        g,
-        Array2::from_shape_fn((n, m), |(i, j)| if keep(i, j) { 0.0 } else { OFF }),
-    );
-    let x = g.add(s, mask).unwrap();
-    g.logsumexp(x, 1, false).unwrap()
-}
-
-/// `sum_ij w_ij s_ij`.
-fn weighted_sum(g: &mut G, s: Var, w: Array2<f64>) -> Var {
-    let w = constant(g, w);
-    let x = g.mul(s, w).unwrap();
-    g.sum_all(x).unwrap()
-}
-
-/// `sum_i w_i v_i` for a vector node.
-fn dot(g: &mut G, v: Var, w: Vec<f64>) -> Var {
-    let w = g.input(ndarray::Array1::from(w).into_dyn());
-    let x = g.mul(v, w).unwrap();
-    g.sum_all(x).unwrap()
-}
 
 #[test]
 fn nt_xent_dense_tiled_and_composed() {
@@ -178,21 +105,32 @@ fn multi_positive_forms_composed() {
                 g.mul_scalar(diff, 1.0 / pairs.len() as f64).unwrap()
             },
         );
-        if (0..n).all(|i| (0..n).any(|j| j != i && y[j] == y[i])) {
-            let out = positives_in_log(z.view(), &y, &cfg).unwrap();
-            agree(
-                "positives_in_log",
-                &[&z],
-                (out.loss, vec![&out.grad]),
-                |g, v| {
-                    let (_, s) = logits(g, v[0], 0.4);
-                    let all = masked_lse(g, s, n, n, |i, j| i != j);
-                    let pos = masked_lse(g, s, n, n, |i, j| i != j && y[i] == y[j]);
-                    let diff = g.sub(all, pos).unwrap();
-                    g.mean_all(diff).unwrap()
-                },
-            );
-        }
+        // Anchors without a positive (label 3 of the first set) are skipped: the mean runs
+        // over the others, here as a weighted sum over the anchors that have one.
+        let has_positive: Vec<bool> = (0..n)
+            .map(|i| (0..n).any(|j| j != i && y[j] == y[i]))
+            .collect();
+        let included: Vec<usize> = (0..n).filter(|&i| has_positive[i]).collect();
+        let out = positives_in_log(z.view(), &y, &cfg).unwrap();
+        let singles: Vec<usize> = (0..n).filter(|&i| !has_positive[i]).collect();
+        assert_eq!(out.skipped, singles);
+        agree(
+            "positives_in_log",
+            &[&z],
+            (out.loss, vec![&out.grad]),
+            |g, v| {
+                let (_, s) = logits(g, v[0], 0.4);
+                let s = g.index_select(s, &included).unwrap();
+                let m = included.len();
+                let all = masked_lse(g, s, m, n, |r, j| included[r] != j);
+                let pos = masked_lse(g, s, m, n, |r, j| {
+                    let i = included[r];
+                    i != j && y[i] == y[j]
+                });
+                let diff = g.sub(all, pos).unwrap();
+                g.mean_all(diff).unwrap()
+            },
+        );
     }
 }
 
@@ -286,7 +224,7 @@ fn margin_losses_over_labels_composed() {
         let cfg = ContrastiveMarginConfig {
             pos_margin: 0.3,
             neg_margin: 1.2,
-            normalize: true,
+            ..Default::default()
         };
         let out = contrastive_margin(z.view(), &y, &cfg).unwrap();
         let pairs = |pos: bool| -> Vec<(usize, usize)> {

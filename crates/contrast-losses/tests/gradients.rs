@@ -23,6 +23,26 @@ proptest! {
     }
 
     #[test]
+    fn nt_xent_temperature(z in two_view(), t in 0.2f64..1.0, normalize: bool, tiled: bool) {
+        let evaluation = if tiled { Evaluation::Tiled(TileSize { rows: 3, cols: 2 }) } else { Evaluation::Dense };
+        let cfg = |t| NtXentConfig::new(t).normalize(normalize).evaluation(evaluation);
+        let out = nt_xent_masked(z.view(), &NegativeMask::All, &cfg(t)).unwrap();
+        assert_scalar_gradient("nt_xent T", t, out.grad_temperature, |t| nt_xent(z.view(), &cfg(t)).unwrap().loss);
+    }
+
+    #[test]
+    fn nt_xent_and_dcl_masked((z, keep) in two_view_masked(), t in 0.2f64..1.0, normalize: bool) {
+        let mask = NegativeMask::Keep(keep.view());
+        let cfg = |t| NtXentConfig::new(t).normalize(normalize);
+        let out = nt_xent_masked(z.view(), &mask, &cfg(t)).unwrap();
+        assert_gradient("nt_xent masked", &z, &out.grad, |v| nt_xent_masked(v, &mask, &cfg(t)).unwrap().loss);
+        assert_scalar_gradient("nt_xent masked T", t, out.grad_temperature, |t| nt_xent_masked(z.view(), &mask, &cfg(t)).unwrap().loss);
+        let dcfg = DclConfig { temperature: t, normalize, ..DclConfig::default() };
+        let out = dcl_masked(z.view(), &mask, &dcfg).unwrap();
+        assert_gradient("dcl masked", &z, &out.grad, |v| dcl_masked(v, &mask, &dcfg).unwrap().loss);
+    }
+
+    #[test]
     fn info_nce_all_inputs(
         (q, k, neg) in (1usize..5, 0usize..5, 2usize..5).prop_flat_map(|(b, kq, d)| (matrix(b, d), matrix(b, d), matrix(kq, d))),
         t in 0.2f64..1.0, normalize: bool, in_batch: bool, tiled: bool,
@@ -37,6 +57,8 @@ proptest! {
         if let Some(dn) = &out.grad_negatives {
             assert_gradient("info_nce negatives", &neg, dn, |v| info_nce(q.view(), k.view(), Some(v), &cfg).unwrap().loss);
         }
+        let at = |t| InfoNceConfig { temperature: t, ..cfg };
+        assert_scalar_gradient("info_nce T", t, out.grad_temperature, |t| info_nce(q.view(), k.view(), negs, &at(t)).unwrap().loss);
     }
 
     #[test]
@@ -55,8 +77,8 @@ proptest! {
 
     #[test]
     fn positives_in_log_gradient((z, y) in labelled(), t in 0.2f64..1.0, normalize: bool) {
+        // Anchors without a positive (a label seen once) are skipped.
         let cfg = SoftmaxConfig::new(t).normalize(normalize);
-        prop_assume!(y.iter().all(|&c| y.iter().filter(|&&o| o == c).count() > 1));
         let out = positives_in_log(z.view(), &y, &cfg).unwrap();
         assert_gradient("positives_in_log", &z, &out.grad, |v| positives_in_log(v, &y, &cfg).unwrap().loss);
     }
@@ -103,7 +125,7 @@ proptest! {
             i != j && ((d[[i, j]] - m).abs() < 1e-3 || d[[i, j]] < 1e-3)
         }));
         prop_assume!(!near_kink);
-        let cfg = ContrastiveMarginConfig { pos_margin, neg_margin, normalize: true };
+        let cfg = ContrastiveMarginConfig { pos_margin, neg_margin, ..Default::default() };
         let out = contrastive_margin(z.view(), &y, &cfg).unwrap();
         assert_gradient("contrastive", &z, &out.grad, |v| contrastive_margin(v, &y, &cfg).unwrap().loss);
     }
@@ -140,6 +162,48 @@ proptest! {
         let out = alignment(x.view(), y.view(), &cfg).unwrap();
         assert_gradient("alignment x", &x, &out.grad_x, |v| alignment(v, y.view(), &cfg).unwrap().loss);
         assert_gradient("alignment y", &y, &out.grad_y, |v| alignment(x.view(), v, &cfg).unwrap().loss);
+    }
+
+    #[test]
+    fn siglip_inputs_scale_and_bias(
+        (x, y) in (1usize..6, 1usize..6).prop_flat_map(|(n, d)| (matrix(n, d), matrix(n, d))),
+        t in -1.0f64..3.0, b in -12.0f64..4.0, normalize: bool,
+    ) {
+        let cfg = SigLipConfig { normalize };
+        let out = siglip(x.view(), y.view(), t, b, &cfg).unwrap();
+        assert_gradient("siglip x", &x, &out.grad_x, |v| siglip(v, y.view(), t, b, &cfg).unwrap().loss);
+        assert_gradient("siglip y", &y, &out.grad_y, |v| siglip(x.view(), v, t, b, &cfg).unwrap().loss);
+        assert_scalar_gradient("siglip t", t, out.grad_log_scale, |t| siglip(x.view(), y.view(), t, b, &cfg).unwrap().loss);
+        assert_scalar_gradient("siglip b", b, out.grad_bias, |b| siglip(x.view(), y.view(), t, b, &cfg).unwrap().loss);
+    }
+
+    #[test]
+    fn vicreg_both_views(
+        (a, b) in view_pair(),
+        lambda in 0.0f64..30.0, mu in 0.0f64..30.0, nu in 0.0f64..3.0,
+    ) {
+        let cfg = VicRegConfig { lambda, mu, nu, ..VicRegConfig::default() };
+        // Away from the variance hinge sqrt(v_j + eps) = 1, where it is not differentiable.
+        let near_hinge = |x: &ndarray::Array2<f64>| {
+            let n = x.nrows() as f64;
+            x.columns().into_iter().any(|c| {
+                let m = c.sum() / n;
+                let v = c.iter().map(|&x| (x - m) * (x - m)).sum::<f64>() / (n - 1.0);
+                ((v + cfg.eps).sqrt() - 1.0).abs() < 1e-3
+            })
+        };
+        prop_assume!(!near_hinge(&a) && !near_hinge(&b));
+        let out = vicreg(a.view(), b.view(), &cfg).unwrap();
+        assert_gradient("vicreg a", &a, &out.grad_x, |v| vicreg(v, b.view(), &cfg).unwrap().loss);
+        assert_gradient("vicreg b", &b, &out.grad_y, |v| vicreg(a.view(), v, &cfg).unwrap().loss);
+    }
+
+    #[test]
+    fn barlow_twins_both_views((a, b) in view_pair(), lambda in 0.0f64..0.5) {
+        let cfg = BarlowTwinsConfig { lambda, ..BarlowTwinsConfig::default() };
+        let out = barlow_twins(a.view(), b.view(), &cfg).unwrap();
+        assert_gradient("barlow a", &a, &out.grad_x, |v| barlow_twins(v, b.view(), &cfg).unwrap().loss);
+        assert_gradient("barlow b", &b, &out.grad_y, |v| barlow_twins(a.view(), v, &cfg).unwrap().loss);
     }
 
     #[test]

@@ -129,6 +129,24 @@ fn multi_input_losses_as_nodes() {
         &[&o.grad_query, &o.grad_key, &dn],
         |g, v| info_nce_op(g, v[0], v[1], Some(v[2]), &cfg).unwrap(),
     );
+    let vc = VicRegConfig::default();
+    let o = vicreg(x.view(), y.view(), &vc).unwrap();
+    check(
+        "vicreg",
+        &[&x, &y],
+        o.loss,
+        &[&o.grad_x, &o.grad_y],
+        |g, v| vicreg_op(g, v[0], v[1], &vc).unwrap(),
+    );
+    let bc = BarlowTwinsConfig::default();
+    let o = barlow_twins(x.view(), y.view(), &bc).unwrap();
+    check(
+        "barlow_twins",
+        &[&x, &y],
+        o.loss,
+        &[&o.grad_x, &o.grad_y],
+        |g, v| barlow_twins_op(g, v[0], v[1], &bc).unwrap(),
+    );
     let tc = TripletConfig::default();
     let o = triplet_margin(x.view(), y.view(), n.slice(ndarray::s![..4, ..]), &tc).unwrap();
     let n4 = n.slice(ndarray::s![..4, ..]).to_owned();
@@ -187,4 +205,108 @@ fn a_non_matrix_node_is_a_shape_error() {
         nt_xent_op(&mut g, ok, &NtXentConfig::default()),
         Err(Error::OddRows { rows: 3, .. })
     ));
+}
+
+/// SigLIP's node takes the log-scale and bias as one-element nodes (shape `[]` or `[1]`)
+/// and gives their gradients back in that shape, scaled by the upstream gradient.
+#[test]
+fn siglip_node_learns_scale_and_bias() {
+    let (x, y) = (batch(4, 3), batch(5, 3).slice_move(ndarray::s![1.., ..]));
+    let cfg = SigLipConfig::default();
+    let (t, b) = (SIGLIP_INIT_LOG_SCALE, SIGLIP_INIT_BIAS);
+    let o = siglip(x.view(), y.view(), t, b, &cfg).unwrap();
+    for shape in [vec![], vec![1]] {
+        let mut g = Graph::new();
+        let (vx, vy) = (g.param(x.clone().into_dyn()), g.param(y.clone().into_dyn()));
+        let vt = g.param(ArrayD::from_elem(IxDyn(&shape), t));
+        let vb = g.param(ArrayD::from_elem(IxDyn(&shape), b));
+        let node = siglip_op(&mut g, vx, vy, vt, vb, &cfg).unwrap();
+        assert_eq!(
+            g.value(node).iter().copied().collect::<Vec<_>>(),
+            vec![o.loss]
+        );
+        let scaled = g.mul_scalar(node, 3.0).unwrap();
+        g.backward(scaled).unwrap();
+        let (dt, db) = (g.grad(vt).unwrap(), g.grad(vb).unwrap());
+        assert_eq!(dt.shape(), shape.as_slice());
+        assert!((dt.iter().next().unwrap() - 3.0 * o.grad_log_scale).abs() < 1e-12);
+        assert!((db.iter().next().unwrap() - 3.0 * o.grad_bias).abs() < 1e-12);
+        let dx = g.grad(vx).unwrap();
+        assert!(
+            dx.iter()
+                .zip(&o.grad_x)
+                .all(|(a, b)| (a - 3.0 * b).abs() < 1e-12)
+        );
+    }
+    let mut g = Graph::new();
+    let (vx, vy) = (g.param(x.into_dyn()), g.param(y.into_dyn()));
+    let two = g.param(ArrayD::zeros(IxDyn(&[2])));
+    let vb = g.param(ArrayD::zeros(IxDyn(&[])));
+    assert!(matches!(
+        siglip_op(&mut g, vx, vy, two, vb, &cfg),
+        Err(Error::Shape {
+            what: "siglip log_scale",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn masked_nodes_and_log_scale_nodes() {
+    let z = batch(8, 3);
+    let ids = [1u64, 2, 1, 3];
+    let mask = NegativeMask::SameInstance(&ids);
+    let cfg = NtXentConfig::new(0.3);
+    let o = nt_xent_masked(z.view(), &mask, &cfg).unwrap();
+    check("nt_xent masked", &[&z], o.loss, &[&o.grad], |g, v| {
+        nt_xent_masked_op(g, v[0], &mask, &cfg).unwrap()
+    });
+    let dc = DclConfig::default();
+    let o = dcl_masked(z.view(), &mask, &dc).unwrap();
+    check("dcl masked", &[&z], o.loss, &[&o.grad], |g, v| {
+        dcl_masked_op(g, v[0], &mask, &dc).unwrap()
+    });
+    // The log-scale node at t = -ln 0.3 is the node at T = 0.3, and dL/dt = -T dL/dT.
+    let o = nt_xent_masked(z.view(), &mask, &cfg).unwrap();
+    let mut g = Graph::new();
+    let v = g.param(z.clone().into_dyn());
+    let t = g.param(ndarray::arr0(-(0.3f64.ln())).into_dyn());
+    let node = nt_xent_log_scale_op(&mut g, v, t, &mask, &NtXentConfig::new(9.0)).unwrap();
+    let value = g.backward(node).unwrap();
+    assert!((value - o.loss).abs() < 1e-12);
+    let dt = g.grad(t).unwrap()[[]];
+    assert!((dt + 0.3 * o.grad_temperature).abs() < 1e-12, "{dt}");
+    for bad in [f64::NAN, f64::INFINITY] {
+        let tb = g.param(ndarray::arr0(bad).into_dyn());
+        assert!(matches!(
+            nt_xent_log_scale_op(&mut g, v, tb, &mask, &cfg),
+            Err(Error::Parameter {
+                name: "log_scale",
+                ..
+            })
+        ));
+        assert!(matches!(
+            info_nce_log_scale_op(
+                &mut g,
+                v,
+                v,
+                None,
+                tb,
+                &InfoNceConfig::default().in_batch(true)
+            ),
+            Err(Error::Parameter {
+                name: "log_scale",
+                ..
+            })
+        ));
+    }
+    // exp(-t) underflows to 0: not a usable temperature.
+    let tiny = g.param(ndarray::arr0(800.0).into_dyn());
+    assert!(matches!(
+        nt_xent_log_scale_op(&mut g, v, tiny, &mask, &cfg),
+        Err(Error::Temperature(_))
+    ));
+    assert_eq!(clamp_log_scale(7.0f64, CLIP_MAX_LOGIT_SCALE), 100f64.ln());
+    assert_eq!(clamp_log_scale(-1.0f64, CLIP_MAX_LOGIT_SCALE), 0.0);
+    assert_eq!(clamp_log_scale(2.5f32, CLIP_MAX_LOGIT_SCALE), 2.5);
 }

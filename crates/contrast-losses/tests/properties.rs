@@ -67,11 +67,15 @@ fn label_losses() -> Vec<(&'static str, LabelLoss)> {
     vec![
         (
             "supcon",
-            Box::new(|z, y| supcon(z, y, &SupConConfig::new(0.3)).unwrap()),
+            Box::new(|z, y| supcon(z, y, &SupConConfig::new(0.3)).unwrap().into()),
         ),
         (
             "nt_xent_pairs",
-            Box::new(|z, y| nt_xent_pairs(z, y, &SoftmaxConfig::new(0.3)).unwrap()),
+            Box::new(|z, y| {
+                nt_xent_pairs(z, y, &SoftmaxConfig::new(0.3))
+                    .unwrap()
+                    .into()
+            }),
         ),
         (
             "triplet_labels",
@@ -85,11 +89,16 @@ fn label_losses() -> Vec<(&'static str, LabelLoss)> {
                     },
                 )
                 .unwrap()
+                .into()
             }),
         ),
         (
             "contrastive",
-            Box::new(|z, y| contrastive_margin(z, y, &ContrastiveMarginConfig::default()).unwrap()),
+            Box::new(|z, y| {
+                contrastive_margin(z, y, &ContrastiveMarginConfig::default())
+                    .unwrap()
+                    .into()
+            }),
         ),
     ]
 }
@@ -132,6 +141,44 @@ proptest! {
             let (a, b) = (loss(z.view()), loss(zp.view()));
             prop_assert!(close(a.loss, b.loss, 1e-12), "{}: {} vs {}", name, a.loss, b.loss);
             assert_close(name, &b.grad, &a.grad.select(Axis(0), &order), 1e-10);
+        }
+    }
+
+    /// The two-input losses (SigLIP, VICReg, Barlow Twins) see a set of pairs: the same
+    /// permutation of the rows of both inputs, or swapping the inputs, leaves the loss
+    /// unchanged and permutes (or swaps) the gradients alike.
+    #[test]
+    fn pair_losses_ignore_pair_order_and_side((x, y) in view_pair(), seed in any::<u64>(), t in -1.0f64..3.0, b in -5.0f64..5.0) {
+        let n = x.nrows();
+        let mut order: Vec<usize> = (0..n).collect();
+        order.rotate_left((seed % n as u64) as usize);
+        order.swap(0, n - 1);
+        let (xp, yp) = (x.select(Axis(0), &order), y.select(Axis(0), &order));
+        type Pair = Box<dyn Fn(ArrayView2<f64>, ArrayView2<f64>) -> (f64, Array2<f64>, Array2<f64>)>;
+        let losses: Vec<(&str, Pair)> = vec![
+            ("siglip", Box::new(move |x, y| {
+                let o = siglip(x, y, t, b, &SigLipConfig::default()).unwrap();
+                (o.loss, o.grad_x, o.grad_y)
+            })),
+            ("vicreg", Box::new(|x, y| {
+                let o = vicreg(x, y, &VicRegConfig::default()).unwrap();
+                (o.loss, o.grad_x, o.grad_y)
+            })),
+            ("barlow_twins", Box::new(|x, y| {
+                let o = barlow_twins(x, y, &BarlowTwinsConfig::default()).unwrap();
+                (o.loss, o.grad_x, o.grad_y)
+            })),
+        ];
+        for (name, loss) in losses {
+            let a = loss(x.view(), y.view());
+            let p = loss(xp.view(), yp.view());
+            let s = loss(y.view(), x.view());
+            prop_assert!(close(a.0, p.0, 1e-12), "{}: {} vs {}", name, a.0, p.0);
+            prop_assert!(close(a.0, s.0, 1e-12), "{} swapped: {} vs {}", name, a.0, s.0);
+            assert_close(name, &p.1, &a.1.select(Axis(0), &order), 1e-10);
+            assert_close(name, &p.2, &a.2.select(Axis(0), &order), 1e-10);
+            assert_close(name, &s.1, &a.2, 1e-10);
+            assert_close(name, &s.2, &a.1, 1e-10);
         }
     }
 
@@ -260,6 +307,12 @@ fn tiny_temperature_and_huge_norms_stay_finite() {
                 let o =
                     nt_xent(z, &NtXentConfig::new(0.01).normalize(false).evaluation(ev)).unwrap();
                 finite("nt_xent raw", o.loss as f64, &g(&o.grad));
+                let mask = NegativeMask::SameInstance(&[1, 2, 1, 3, 4, 3]);
+                for normalize in [true, false] {
+                    let cfg = NtXentConfig::new(0.01).normalize(normalize).evaluation(ev);
+                    let o = nt_xent_masked(z, &mask, &cfg).unwrap();
+                    finite("nt_xent masked", o.grad_temperature as f64, &g(&o.grad));
+                }
                 let o = info_nce(
                     z.slice(s![..6, ..]),
                     z.slice(s![6.., ..]),
@@ -268,6 +321,7 @@ fn tiny_temperature_and_huge_norms_stay_finite() {
                 )
                 .unwrap();
                 finite("info_nce", o.loss as f64, &g(&o.grad_query));
+                assert!(o.grad_temperature.is_finite(), "info_nce dL/dT");
             }
             let o = supcon(z, &labels, &SupConConfig::new(0.01)).unwrap();
             finite("supcon", o.loss as f64, &g(&o.grad));

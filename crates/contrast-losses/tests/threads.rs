@@ -54,12 +54,13 @@ fn dense_over_many_tiles_equals_tiled_and_supcon() {
         let tile = TileSize { rows: 48, cols: 80 };
         let tiled = nt_xent(z.view(), &cfg.evaluation(Evaluation::Tiled(tile))).unwrap();
         let labels: Vec<usize> = (0..rows).map(|i| i % (rows / 2)).collect();
-        let sup = supcon(
+        let sup: LossGrad<f64> = supcon(
             z.view(),
             &labels,
             &SupConConfig::new(t).normalize(normalize),
         )
-        .unwrap();
+        .unwrap()
+        .into();
         for (name, other) in [("tiled", &tiled), ("supcon", &sup)] {
             let loss_err = (dense.loss - other.loss).abs() / other.loss.abs().max(1.0);
             assert!(loss_err < 1e-12, "{rows} rows vs {name}: loss {loss_err:e}");

@@ -80,6 +80,24 @@ fn losses<A: NdFloat>() -> Vec<(Vec<&'static str>, Loss<A>)> {
             Box::new(|x| alignment(x[0], x[1], &AlignmentConfig::default()).map(drop)),
         ),
         (
+            vec!["siglip x", "siglip y"],
+            Box::new(|x| {
+                let (t, b) = (
+                    A::from(SIGLIP_INIT_LOG_SCALE).unwrap(),
+                    A::from(-10.0).unwrap(),
+                );
+                siglip(x[0], x[1], t, b, &SigLipConfig::default()).map(drop)
+            }),
+        ),
+        (
+            vec!["vicreg a", "vicreg b"],
+            Box::new(|x| vicreg(x[0], x[1], &VicRegConfig::default()).map(drop)),
+        ),
+        (
+            vec!["barlow_twins a", "barlow_twins b"],
+            Box::new(|x| barlow_twins(x[0], x[1], &BarlowTwinsConfig::default()).map(drop)),
+        ),
+        (
             vec!["triplet anchor", "triplet positive", "triplet negative"],
             Box::new(|x| triplet_margin(x[0], x[1], x[2], &TripletConfig::default()).map(drop)),
         ),
@@ -212,7 +230,11 @@ fn bad_input_is_a_typed_error() {
         Err(Error::NoNegative { .. })
     ));
     assert!(matches!(
-        positives_in_log(z.view(), &[0, 0, 1, 1, 2, 3], &SoftmaxConfig::default()),
+        positives_in_log(
+            z.view(),
+            &[0, 0, 1, 1, 2, 3],
+            &SoftmaxConfig::default().no_positive(NoPositive::Error)
+        ),
         Err(Error::NoPositive { anchor: 4, .. })
     ));
     assert!(matches!(
@@ -337,4 +359,125 @@ fn bad_input_is_a_typed_error() {
         ),
         Err(Error::Parameter { name: "eps", .. })
     ));
+}
+
+/// The new losses' own parameters and shapes.
+#[test]
+fn siglip_vicreg_barlow_parameters_are_checked() {
+    let z = extreme_batch(3, 4);
+    let (a, b) = (z.slice(s![..3, ..]), z.slice(s![3.., ..]));
+    let sig = SigLipConfig::default();
+    for t in [f64::NAN, f64::INFINITY, 710.0] {
+        assert!(
+            matches!(
+                siglip(a, b, t, 0.0, &sig),
+                Err(Error::Parameter {
+                    name: "log_scale",
+                    ..
+                })
+            ),
+            "t = {t}"
+        );
+    }
+    // exp(89) overflows f32 only.
+    let (a32, b32) = (a.mapv(|x| x as f32), b.mapv(|x| x as f32));
+    assert!(matches!(
+        siglip(a32.view(), b32.view(), 89.0, 0.0, &sig),
+        Err(Error::Parameter {
+            name: "log_scale",
+            ..
+        })
+    ));
+    assert!(siglip(a, b, 89.0, 0.0, &sig).is_ok());
+    assert!(matches!(
+        siglip(a, b, 0.0, f64::NAN, &sig),
+        Err(Error::Parameter { name: "bias", .. })
+    ));
+    assert!(matches!(
+        siglip(a, b.slice(s![..2, ..]), 0.0, 0.0, &sig),
+        Err(Error::Shape {
+            what: "siglip y",
+            ..
+        })
+    ));
+    for (name, cfg) in [
+        (
+            "mu",
+            VicRegConfig {
+                mu: -1.0,
+                ..Default::default()
+            },
+        ),
+        (
+            "lambda",
+            VicRegConfig {
+                lambda: f64::NAN,
+                ..Default::default()
+            },
+        ),
+        (
+            "nu",
+            VicRegConfig {
+                nu: f64::INFINITY,
+                ..Default::default()
+            },
+        ),
+        (
+            "eps",
+            VicRegConfig {
+                eps: 0.0,
+                ..Default::default()
+            },
+        ),
+    ] {
+        match vicreg(a, b, &cfg) {
+            Err(Error::Parameter { name: got, .. }) => assert_eq!(got, name),
+            other => panic!("vicreg {name}: {other:?}"),
+        }
+    }
+    let one = a.slice(s![..1, ..]);
+    assert_eq!(
+        vicreg(one, one, &VicRegConfig::default()),
+        Err(Error::TooFewRows {
+            what: "vicreg",
+            rows: 1,
+            min: 2
+        })
+    );
+    assert!(matches!(
+        vicreg(a, b.slice(s![.., ..3]), &VicRegConfig::default()),
+        Err(Error::Shape {
+            what: "vicreg b",
+            ..
+        })
+    ));
+    for (name, cfg) in [
+        (
+            "lambda",
+            BarlowTwinsConfig {
+                lambda: -0.1,
+                ..Default::default()
+            },
+        ),
+        (
+            "eps",
+            BarlowTwinsConfig {
+                eps: -1.0,
+                ..Default::default()
+            },
+        ),
+    ] {
+        match barlow_twins(a, b, &cfg) {
+            Err(Error::Parameter { name: got, .. }) => assert_eq!(got, name),
+            other => panic!("barlow {name}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        barlow_twins(one, one, &BarlowTwinsConfig::default()),
+        Err(Error::TooFewRows {
+            what: "barlow_twins",
+            rows: 1,
+            min: 2
+        })
+    );
 }

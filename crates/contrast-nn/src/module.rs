@@ -6,13 +6,20 @@
 //! are PyTorch-style dotted paths built from the tree of children (`layers.0.weight`), so a
 //! state dict here has the keys a PyTorch `state_dict()` of the same architecture would have
 //! (except batch norm's `num_batches_tracked`, which we do not keep).
+//!
+//! Layers that draw random numbers in `forward` (dropout) own a seeded stream. The tree's
+//! streams can be saved and put back ([`Module::save_streams`], [`Module::restore_streams`]),
+//! so that a forward pass can be replayed with the same random draws: a cached-gradient step
+//! runs every chunk twice (once without a graph, once with one) and needs the same dropout
+//! masks both times.
 
 use ndarray::{ArrayViewD, ArrayViewMutD, NdFloat};
+use rand_chacha::ChaCha8Rng;
 
 use contrast_autodiff::{Graph, Var};
 
 use crate::distributed::SharedCollective;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::optim::ParamKind;
 use crate::state::join_name;
 
@@ -66,6 +73,11 @@ pub trait Module<A: NdFloat>: Send {
     /// couples the samples of a batch (batch norm); `None` returns to one process.
     fn set_own_collective(&mut self, _collective: Option<SharedCollective<A>>) {}
 
+    /// This module's own random streams (not its children's): the ones `forward` draws from.
+    fn own_streams_mut(&mut self) -> Vec<&mut ChaCha8Rng> {
+        Vec::new()
+    }
+
     /// Every parameter of the tree with its dotted name, depth first in declaration order.
     fn named_params(&self) -> Vec<NamedParam> {
         let mut out = Vec::new();
@@ -88,6 +100,49 @@ pub trait Module<A: NdFloat>: Send {
         for (name, child) in self.children_mut() {
             child.visit_buffers_mut(&join_name(prefix, &name), f);
         }
+    }
+
+    /// Visit every random stream of the tree mutably, depth first in declaration order.
+    fn visit_streams_mut(&mut self, f: &mut dyn FnMut(&mut ChaCha8Rng)) {
+        for stream in self.own_streams_mut() {
+            f(stream);
+        }
+        for (_, child) in self.children_mut() {
+            child.visit_streams_mut(f);
+        }
+    }
+
+    /// A copy of every random stream of the tree, in [`Module::visit_streams_mut`] order: the
+    /// state the next `forward` starts its draws from.
+    fn save_streams(&mut self) -> Vec<ChaCha8Rng> {
+        let mut saved = Vec::new();
+        self.visit_streams_mut(&mut |s| saved.push(s.clone()));
+        saved
+    }
+
+    /// Puts back streams that [`Module::save_streams`] copied from this tree, so the next
+    /// `forward` draws what the first `forward` after the copy drew.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when `saved` does not hold one stream per stream of the tree
+    /// (copied from another architecture); nothing is changed then.
+    fn restore_streams(&mut self, saved: &[ChaCha8Rng]) -> Result<()> {
+        let mut count = 0;
+        self.visit_streams_mut(&mut |_| count += 1);
+        if count != saved.len() {
+            return Err(Error::InvalidConfig {
+                what: "saved random streams",
+                value: format!("{} streams for a module with {count}", saved.len()),
+                why: "must come from the same module tree",
+            });
+        }
+        let mut next = saved.iter();
+        self.visit_streams_mut(&mut |s| {
+            if let Some(old) = next.next() {
+                s.clone_from(old);
+            }
+        });
+        Ok(())
     }
 
     /// Training (`true`: batch statistics, dropout on) or evaluation mode for the whole tree.

@@ -175,6 +175,12 @@ pub struct TrainConfig {
     pub probe_epochs: usize,
     /// Write a checkpoint every this many epochs.
     pub checkpoint_every: usize,
+    // Cached-gradient steps (see `crate::cached`).
+    /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
+    /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
+    /// whole batch in one graph.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chunk_size: Option<usize>,
 
     // Temporal contrast (`--method temporal` on `cartpole` / `mountaincar`); read through
     // [`TrainConfig::temporal`]. Unset means the default below; set with another method it
@@ -240,6 +246,7 @@ impl Default for TrainConfig {
             eval_every: 5,
             probe_epochs: 100,
             checkpoint_every: 1,
+            chunk_size: None,
             horizon: None,
             frame_stack: None,
             distractors: None,
@@ -410,6 +417,11 @@ impl TrainConfig {
         if self.eval_every == 0 || self.checkpoint_every == 0 {
             return bad("eval_every and checkpoint_every must be at least 1".into());
         }
+        if self.chunk_size == Some(0) {
+            return bad(
+                "chunk_size must be at least 1 (leave it out for whole-batch steps)".into(),
+            );
+        }
         self.validate_temporal()
     }
 
@@ -493,6 +505,15 @@ mod tests {
     }
 
     #[test]
+    fn chunk_size_is_off_by_default_and_read_from_toml() {
+        assert_eq!(TrainConfig::default().chunk_size, None);
+        assert!(!TrainConfig::default().to_toml().contains("chunk_size"));
+        let c = TrainConfig::from_toml("chunk_size = 64\n").unwrap();
+        assert_eq!(c.chunk_size, Some(64));
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
     fn a_partial_file_keeps_the_other_defaults() {
         let c = TrainConfig::from_toml("method = \"moco\"\nepochs = 3\n").unwrap();
         assert_eq!(c.method, Method::Moco);
@@ -519,11 +540,12 @@ mod tests {
     #[test]
     fn invalid_values_are_rejected_by_name() {
         type Spoil = fn(&mut TrainConfig);
-        let cases: [(&str, Spoil); 5] = [
+        let cases: [(&str, Spoil); 6] = [
             ("temperature", |c| c.temperature = 0.0),
             ("batch_size", |c| c.batch_size = 1),
             ("lr", |c| c.lr = f32::NAN),
             ("byol_momentum", |c| c.byol_momentum = 1.0),
+            ("chunk_size", |c| c.chunk_size = Some(0)),
             ("samples_per_class", |c| {
                 c.method = Method::Triplet;
                 c.samples_per_class = 3;

@@ -151,6 +151,33 @@ impl Ranks {
         Ok(())
     }
 
+    /// Checks that a cached-gradient step in chunks of `chunk_size` cuts every rank's shard
+    /// of the global batch into the same number of chunks (`shard` is this rank's length):
+    /// synchronised batch norm runs once per chunk on every rank, so unequal counts would
+    /// leave one rank waiting for another. Every rank reaches the same answer.
+    ///
+    /// # Errors
+    /// [`Error::Config`] naming the counts and what to change.
+    pub fn check_chunks(&self, shard: usize, chunk_size: usize) -> Result<()> {
+        let global = self.sum(shard as f64)? as usize;
+        let counts = (0..self.world())
+            .map(|r| {
+                Ok(shard_range(global, self.world(), r)?
+                    .len()
+                    .div_ceil(chunk_size.max(1)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if counts.iter().any(|&c| c != counts[0]) {
+            return Err(Error::Config(format!(
+                "chunk_size {chunk_size} cuts the {} ranks' shards of a batch of {global} into \
+                 {counts:?} chunks; every rank needs the same count (choose a batch size that \
+                 is a multiple of the number of ranks, or a chunk size that divides each shard)",
+                self.world()
+            )));
+        }
+        Ok(())
+    }
+
     /// The sum over ranks of one number (e.g. a per-rank count).
     pub fn sum(&self, value: f64) -> Result<f64> {
         let mut buf = [value];

@@ -69,6 +69,22 @@ pub enum Error {
         /// A tenth of the configured learning rate.
         suggested_lr: f32,
     },
+    /// The second pass of a cached-gradient step computed other rows than the first: the
+    /// cached loss gradient would belong to other rows, so the step stops.
+    #[error(
+        "cached-gradient step: the replay of chunk {chunk} gave other values for block {block} \
+         than its first pass (largest difference {difference:e}); the model must draw its \
+         randomness from streams it exposes (Module::own_streams_mut) and compute the same \
+         values with and without a graph"
+    )]
+    ReplayMismatch {
+        /// Chunk (from 0).
+        chunk: usize,
+        /// Block of rows (from 0).
+        block: usize,
+        /// Largest absolute difference between the passes.
+        difference: f64,
+    },
     /// The dataset could not be loaded.
     #[error(transparent)]
     Data(#[from] contrast_data::Error),

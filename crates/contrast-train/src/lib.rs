@@ -28,6 +28,8 @@
 //! - [`batch`], [`source`]: what a batch holds (views of any kind of input, labels, instance
 //!   ids) and where batches come from.
 //! - [`recipes`]: one short file per method, each split into `encode` and `loss`.
+//! - [`cached`]: cached-gradient steps (`chunk_size`): batches larger than memory, encoded in
+//!   chunks, with the whole batch's gradient.
 //! - [`tasks`]: what differs between kinds of data (images, ...): the data, the encoder's
 //!   input, the evaluation and its baselines.
 //! - [`run`]: the run folder (config, metrics, checkpoints, embeddings, plots) and resume.
@@ -48,6 +50,7 @@
 
 pub mod augmentation;
 pub mod batch;
+pub mod cached;
 pub mod checkpoint;
 pub mod config;
 pub mod device;

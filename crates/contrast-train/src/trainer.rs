@@ -6,7 +6,9 @@
 //!        -> recipe.after_step (momentum networks)
 //! ```
 //!
-//! [`Trainer::epoch`] walks one epoch; [`Trainer::step`] is one step. Everything random is
+//! [`Trainer::epoch`] walks one epoch; [`Trainer::step`] is one step. With `chunk_size` set,
+//! encode -> loss -> backward runs as a cached-gradient step ([`crate::cached`]): the batch is
+//! encoded in chunks, the loss once, with the same gradient in one chunk's memory. Everything random is
 //! keyed by `(seed, epoch, sample index, view)`, and every reduction has a fixed order, so a
 //! run gives the same parameters whatever the number of threads.
 
@@ -19,6 +21,7 @@ use contrast_nn::{Module, NamedParam};
 use rand::SeedableRng;
 
 use crate::batch::Batch;
+use crate::cached::{RecipeSplit, cached_backward};
 use crate::config::TrainConfig;
 use crate::device::Placement;
 use crate::distributed::Ranks;
@@ -190,15 +193,32 @@ impl Trainer {
     /// checked and followed by the update.
     pub fn loss_and_gradients(&mut self, batch: &Batch) -> Result<f32> {
         let gpu = self.placement.gpu.as_deref();
-        let mut encoded = self.recipe.encode(&mut self.g, &mut self.model, batch)?;
-        let mut meta = batch.meta();
-        if let Some(ranks) = &self.ranks {
-            (encoded, meta) = ranks.gather(&mut self.g, encoded, &meta)?;
-        }
-        let loss = self
-            .recipe
-            .loss(&mut self.g, &encoded, &meta, &self.config, gpu)?;
-        let value = self.g.backward(loss)?;
+        let value = match self.config.chunk_size {
+            Some(chunk_size) => {
+                if let Some(ranks) = &self.ranks {
+                    ranks.check_chunks(batch.len(), chunk_size)?;
+                }
+                let mut split = RecipeSplit {
+                    recipe: &mut self.recipe,
+                    batch,
+                    config: &self.config,
+                    gpu,
+                    ranks: self.ranks.as_ref(),
+                };
+                cached_backward(&mut self.g, &mut self.model, &mut split, chunk_size)?
+            }
+            None => {
+                let mut encoded = self.recipe.encode(&mut self.g, &mut self.model, batch)?;
+                let mut meta = batch.meta();
+                if let Some(ranks) = &self.ranks {
+                    (encoded, meta) = ranks.gather(&mut self.g, encoded, &meta)?;
+                }
+                let loss = self
+                    .recipe
+                    .loss(&mut self.g, &encoded, &meta, &self.config, gpu)?;
+                self.g.backward(loss)?
+            }
+        };
         if let Some(ranks) = &self.ranks {
             ranks.average_gradients(&mut self.g, &self.params)?;
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use contrast_collective::ThreadGroup;
 use contrast_nn::distributed::SumBack;
-use contrast_train::config::Method;
+use contrast_train::config::{Method, TrainConfig};
 use contrast_train::distributed::Ranks;
 use data_parallel::{
     STEPS, config, first_gradients, gradient_difference, loss_difference, parameter_difference, run,
@@ -139,4 +139,69 @@ fn resume_needs_the_same_number_of_ranks() {
     let e = checkpoint::load(&path, &mut alone).unwrap_err().to_string();
     assert!(e.contains("2 rank") && e.contains("mpirun -np 2"), "{e}");
     assert_eq!(alone.steps_done, 0);
+}
+
+/// Ranks and cached-gradient chunks together: each rank encodes its shard in chunks and the
+/// loss sees every rank's rows. With one chunk per shard the step is the plain one, so it
+/// equals one process on the whole batch; with several, batch norm normalises each chunk
+/// (synchronised over the ranks' chunks of the same index), so the ranks must agree with each
+/// other bit for bit and train.
+#[test]
+fn chunked_steps_on_2_ranks() {
+    for method in [Method::Simclr, Method::Moco] {
+        let whole = config(method);
+        let single = run(&whole, None).unwrap();
+        let shard = whole.batch_size / 2;
+        for chunk_size in [shard, 5] {
+            let chunked = TrainConfig {
+                chunk_size: Some(chunk_size),
+                ..whole.clone()
+            };
+            let outcomes: Vec<_> = ThreadGroup::new(2)
+                .unwrap()
+                .run(|member| run(&chunked, Some(Ranks::new(Arc::new(member)))))
+                .unwrap()
+                .into_iter()
+                .map(Result::unwrap)
+                .collect();
+            for outcome in &outcomes {
+                assert!(outcome.losses.iter().all(|l| l.is_finite()));
+                if chunk_size == shard {
+                    let dl = loss_difference(&single.losses, &outcome.losses);
+                    let dp = parameter_difference(&single.state, &outcome.state);
+                    assert!(dl < TOLERANCE, "{method:?}: losses differ by {dl}");
+                    assert!(dp < TOLERANCE, "{method:?}: parameters differ by {dp}");
+                }
+            }
+            assert_eq!(outcomes[0].losses, outcomes[1].losses);
+            assert_eq!(
+                parameter_difference(&outcomes[0].state, &outcomes[1].state),
+                0.0
+            );
+        }
+    }
+}
+
+/// Shards cut into different numbers of chunks would leave a rank waiting: every rank
+/// refuses the step with the same typed error instead.
+#[test]
+fn unequal_chunk_counts_are_refused_on_every_rank() {
+    let config = TrainConfig {
+        batch_size: 25,
+        chunk_size: Some(4),
+        ..config(Method::Simclr)
+    };
+    let outcomes = ThreadGroup::new(2)
+        .unwrap()
+        .run(|member| run(&config, Some(Ranks::new(Arc::new(member)))))
+        .unwrap();
+    for outcome in outcomes {
+        match outcome {
+            Err(contrast_train::Error::Config(message)) => {
+                assert!(message.contains("[4, 3]"), "{message}")
+            }
+            Err(other) => panic!("expected a chunk-count error, got {other}"),
+            Ok(_) => panic!("unequal chunk counts were accepted"),
+        }
+    }
 }

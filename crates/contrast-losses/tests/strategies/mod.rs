@@ -48,6 +48,40 @@ pub fn assert_gradient(
     assert!(report.passes(GRAD_TOL), "{what}: {report}");
 }
 
+/// Asserts that `analytic` is `df/dx` of a scalar function at `x` (relative error <=
+/// [`GRAD_TOL`]), for learnable scalar parameters (a log-scale, a bias).
+pub fn assert_scalar_gradient(what: &str, x: f64, analytic: f64, f: impl Fn(f64) -> f64) {
+    let xd = ndarray::ArrayD::from_elem(IxDyn(&[1]), x);
+    let gd = ndarray::ArrayD::from_elem(IxDyn(&[1]), analytic);
+    let report = check_gradient(|v| f(v[0]), &xd, &gd, &GradCheckConfig::default());
+    assert!(report.passes(GRAD_TOL), "{what}: {report}");
+}
+
+/// A two-view batch `(2N, D)` and a random keep-mask `(2N, 2N)` in which every anchor
+/// keeps at least one negative (row `i + 1`).
+pub fn two_view_masked() -> impl Strategy<Value = (Array2<f64>, Array2<bool>)> {
+    (2usize..5, 2usize..6).prop_flat_map(|(n, d)| {
+        let rows = 2 * n;
+        (
+            matrix(rows, d),
+            proptest::collection::vec(proptest::bool::weighted(0.5), rows * rows).prop_map(
+                move |bits| {
+                    let mut keep = Array2::from_shape_vec((rows, rows), bits).unwrap();
+                    for i in 0..rows {
+                        keep[[i, (i + 1) % rows]] = true;
+                    }
+                    keep
+                },
+            ),
+        )
+    })
+}
+
+/// Two views `(n, D)` with n in [2, 7) and D in [1, 6).
+pub fn view_pair() -> impl Strategy<Value = (Array2<f64>, Array2<f64>)> {
+    (2usize..7, 1usize..6).prop_flat_map(|(n, d)| (matrix(n, d), matrix(n, d)))
+}
+
 /// Pairwise Euclidean distances of the L2-normalised rows (test-side, to keep hinge
 /// losses away from their kinks, where finite differences are meaningless).
 pub fn normalized_distances(z: &Array2<f64>) -> Array2<f64> {

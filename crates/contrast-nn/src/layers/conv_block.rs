@@ -74,7 +74,11 @@ impl<A: NdFloat> ConvBlock<A> {
 
 impl<A: NdFloat> Module<A> for ConvBlock<A> {
     fn forward(&mut self, g: &mut Graph<A>, x: Var) -> Result<Var> {
-        if self.norm.as_ref().is_some_and(|bn| bn.is_training() && bn.is_synced()) {
+        if self
+            .norm
+            .as_ref()
+            .is_some_and(|bn| bn.is_training() && bn.is_synced())
+        {
             // Synchronised batch norm needs every rank's statistics between the convolution
             // and the ReLU, so the stage runs as its four layers.
             let y = self.conv.forward(g, x)?;

@@ -25,6 +25,19 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
 
+/// The online predictions of both views (one batch of `2N`), split into view 1's and view
+/// 2's rows.
+pub(super) fn predictions(
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
+    batch: &Batch,
+) -> Result<Vec<Var>> {
+    let x = Input::concat(&[view(batch, 0)?, view(batch, 1)?])?;
+    let z = model.project(g, &x)?;
+    let p = model.predict(g, z)?;
+    Ok(halves(g, p, batch.len())?.to_vec())
+}
+
 /// The target network and its momentum schedule.
 pub struct ByolState {
     target: ContrastModel,
@@ -65,9 +78,8 @@ impl ByolState {
         model: &mut ContrastModel,
         batch: &Batch,
     ) -> Result<Encoded> {
+        let rows = predictions(g, model, batch)?;
         let x = Input::concat(&[view(batch, 0)?, view(batch, 1)?])?;
-        let z = model.project(g, &x)?;
-        let p = model.predict(g, z)?;
         let target = g.no_grad(|g| -> Result<_> {
             let z = self.target.project(g, &x)?;
             Ok(g.value(z).clone())
@@ -77,7 +89,7 @@ impl ByolState {
             .map_err(|_| Error::Config("BYOL target projections must be a matrix".into()))?;
         let n = batch.len();
         Ok(Encoded {
-            rows: halves(g, p, n)?.to_vec(),
+            rows,
             frozen: vec![
                 target.slice(s![..n, ..]).to_owned(),
                 target.slice(s![n.., ..]).to_owned(),

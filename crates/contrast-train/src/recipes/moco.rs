@@ -18,6 +18,15 @@ use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
 
+/// The queries: view 1 through the trained model (one block).
+pub(super) fn queries(
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
+    batch: &Batch,
+) -> Result<Vec<Var>> {
+    Ok(vec![model.project(g, view(batch, 0)?)?])
+}
+
 /// The key encoder and the queue of negatives.
 pub struct MocoState {
     key_model: ContrastModel,
@@ -89,7 +98,7 @@ impl MocoState {
         model: &mut ContrastModel,
         batch: &Batch,
     ) -> Result<Encoded> {
-        let q = model.project(g, view(batch, 0)?)?;
+        let rows = queries(g, model, batch)?;
         let keys = g.no_grad(|g| -> Result<_> {
             let k = self.key_model.project(g, view(batch, 1)?)?;
             Ok(g.value(k).clone())
@@ -98,7 +107,7 @@ impl MocoState {
             .into_dimensionality::<Ix2>()
             .map_err(|_| Error::Config("MoCo keys must be a matrix".into()))?;
         Ok(Encoded {
-            rows: vec![q],
+            rows,
             frozen: vec![keys],
         })
     }

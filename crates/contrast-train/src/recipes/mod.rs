@@ -52,12 +52,13 @@ pub enum Recipe {
 }
 
 /// The rows a recipe's loss sees for a batch (or a chunk, or a rank's shard of it): each
-/// block has one row per sample, in the batch's sample order.
-pub struct Encoded {
+/// block has one row per sample, in the batch's sample order. (Generic over the float so the
+/// cached-gradient step can be checked in f64; the recipes use f32.)
+pub struct Encoded<A = f32> {
     /// Blocks through which the gradient reaches the model.
     pub rows: Vec<Var>,
     /// Blocks computed without gradient (a momentum network's outputs).
-    pub frozen: Vec<Array2<f32>>,
+    pub frozen: Vec<Array2<A>>,
 }
 
 impl Recipe {
@@ -131,6 +132,24 @@ impl Recipe {
             }),
             Recipe::Byol(state) => state.encode(g, model, batch),
             Recipe::Temporal(state) => state.encode(g, model, batch),
+        }
+    }
+
+    /// Only the blocks that carry gradient ([`Encoded::rows`]) of `batch`: what the second
+    /// pass of a cached-gradient step recomputes. Momentum networks do not run, so MoCo's key
+    /// encoder and BYOL's target see each sample once per step. A recipe without frozen
+    /// blocks needs no arm here (its `encode` is all rows); one with a momentum network adds
+    /// one, or its network runs (and moves its running statistics) twice per step.
+    pub fn encode_rows(
+        &mut self,
+        g: &mut Graph<f32>,
+        model: &mut ContrastModel,
+        batch: &Batch,
+    ) -> Result<Vec<Var>> {
+        match self {
+            Recipe::Moco(_) => moco::queries(g, model, batch),
+            Recipe::Byol(_) => byol::predictions(g, model, batch),
+            _ => Ok(self.encode(g, model, batch)?.rows),
         }
     }
 
