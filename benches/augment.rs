@@ -11,7 +11,7 @@
 //!
 //! `RAYON_NUM_THREADS=1` gives the one-core rates of the batch paths.
 //!
-//! The peer number is `python /work/shared/peers/torch_augment.py` (torchvision v2, one
+//! The peer number is `scripts/peer_augment.py` (torchvision v2, one
 //! image at a time, one thread); its `cifar` pipeline is exactly `simclr_cifar` and its
 //! `digits` pipeline is the `digits_peer_ops` group (the digits preset minus its noise step).
 //! Throughput is reported in views (elements) per second.
@@ -32,7 +32,7 @@ fn images(c: usize, side: usize) -> Array4<f32> {
     Array4::from_shape_fn((BATCH, c, side, side), |_| rng.random::<f32>())
 }
 
-/// torch_augment.py's digits pipeline: crop, affine, erasing (no noise).
+/// scripts/peer_augment.py's digits pipeline: crop, affine, erasing (no noise).
 fn digits_peer_ops() -> Views {
     let pipe = Pipeline::new(1)
         .and_then(|p| p.always(RandomResizedCrop::new((28, 28), (0.5, 1.0), (0.9, 1.1))?))

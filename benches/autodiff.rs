@@ -2,7 +2,7 @@
 //!
 //! * `matmul_f32/{gemm,ndarray_dot}/N`: square f32 products at N = 512, 1024, 2048. The
 //!   throughput is set to `2 N^3` elements, so criterion's "elem/s" reads as FLOP/s.
-//!   `gemm` is `contrast_autodiff::kernels::matmul` (the engine's kernel); `ndarray_dot`
+//!   `gemm` is `contrast_linalg::matmul` (the engine's default kernel); `ndarray_dot`
 //!   is ndarray's default `dot` (matrixmultiply), the reference beside it.
 //! * `mlp_784_512_512_128_b512/{step,matmuls_only,share}`: forward + backward of a 3-layer
 //!   ReLU MLP on 512 rows through the graph, beside the 8 matrix products that step
@@ -16,7 +16,8 @@ use std::cell::RefCell;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use contrast_autodiff::{Graph, Var, kernels};
+use contrast_autodiff::{Graph, Var};
+use contrast_linalg as linalg;
 use criterion::{BatchSize, BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::{Array2, ArrayD, IxDyn};
 use rand::{Rng, SeedableRng};
@@ -37,7 +38,7 @@ fn matmul(c: &mut Criterion) {
         let (a, b) = (random(&mut rng, n, n), random(&mut rng, n, n));
         group.throughput(Throughput::Elements(2 * (n as u64).pow(3)));
         group.bench_with_input(BenchmarkId::new("gemm", n), &n, |bench, _| {
-            bench.iter(|| black_box(kernels::matmul(a.view(), b.view())))
+            bench.iter(|| black_box(linalg::matmul(a.view(), b.view())))
         });
         group.bench_with_input(BenchmarkId::new("ndarray_dot", n), &n, |bench, _| {
             bench.iter(|| black_box(a.dot(&b)))
@@ -87,10 +88,10 @@ impl Bare {
         let inputs = [&self.x, &self.acts[0], &self.acts[1]];
         for (l, ((h, w), g)) in inputs.iter().zip(&self.ws).zip(&self.acts).enumerate() {
             // forward: h_{l+1} = h_l W_l; backward: dW_l = h_lᵀ g_{l+1}; dh_l = g_{l+1} W_lᵀ
-            black_box(kernels::matmul(h.view(), w.view()));
-            black_box(kernels::matmul(h.t(), g.view()));
+            black_box(linalg::matmul(h.view(), w.view()));
+            black_box(linalg::matmul(h.t(), g.view()));
             if l > 0 {
-                black_box(kernels::matmul(g.view(), w.t()));
+                black_box(linalg::matmul(g.view(), w.t()));
             }
         }
     }

@@ -13,7 +13,7 @@
 # with `cargo bench -p contrast --bench gpu --no-run`) and optionally
 # CONTRAST_GPU_TEST_BIN (`cargo test --release -p contrast-gpu --test kernels --no-run`).
 # Vulkan loader: if libvulkan.so.1 is missing and .gl/*.deb exist (libvulkan1 etc.,
-# fetched with apt-get download as /work/.library/device/README.md describes), they are
+# fetched beforehand with `apt-get download libvulkan1 libegl1 libglvnd0`), they are
 # unpacked into / first. Results also land in $OUT (if set) or target/gpu-bench/.
 set -euo pipefail
 

@@ -1,20 +1,19 @@
 #!/usr/bin/env python3
 """PyTorch CPU reference for `benches/losses.rs` group `nt_xent_512x128`: NT-Xent forward +
-backward only, timed exactly as `ntxent loss only` in /work/shared/peers/torch_step.py
-(same ntxent(), same loop, median of --iters after --warmup), without the model steps.
+backward only, timed exactly as `ntxent loss only` in scripts/peer_step.py (same ntxent(),
+same loop, median of --iters after --warmup), without the model steps.
 
-Usage: python scripts/peer_ntxent.py [--threads 2] [--rows 512] [--dim 128] [--iters 200]
+Usage: ~/venv-peers/bin/python scripts/peer_ntxent.py [--threads 2] [--rows 512] [--dim 128]
+       [--iters 200]
 """
 import argparse
 import os
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, "/work/shared/peers")
-from torch_step import Contention, ntxent  # noqa: E402
+from peer_step import Contention, ntxent  # this folder (Python puts it on the path)
 
 
 def main():

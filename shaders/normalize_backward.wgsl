@@ -1,6 +1,7 @@
 // Backward of y = x / max(||x||, eps), given y, ||x|| and dy:
 //   dx_i = (dy_i - y_i (y_i . dy_i)) / max(||x_i||, eps)
-// (the REFERENCES.md form: the projection onto the tangent space of the sphere).
+// (the projection onto the tangent space of the sphere; see docs/references.md, section
+// "Notation and row normalisation").
 // Needs row_reduce.wgsl prepended.
 
 struct Dims {

@@ -5,7 +5,7 @@
 //   lse_i = log sum_{j != i} exp(s_ij),   l_i = lse_i - s_i,p(i).
 // A workgroup owns 64 rows and streams over all column tiles, never storing S.
 // Each invocation keeps its own running (max, sum) for its 4 rows over the columns
-// it sees (the streaming log-sum-exp of REFERENCES.md, in registers); the 16 partial
+// it sees (the streaming log-sum-exp of docs/references.md, in registers); the 16 partial
 // pairs of a row are merged once at the end: m = max m_t, l = sum l_t exp(m_t - m).
 // Only lse (one float per row) and the per-row loss are written.
 

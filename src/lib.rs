@@ -6,6 +6,7 @@
 //!
 //! | module | crate | what it holds |
 //! |---|---|---|
+//! | [`linalg`] | `contrast-linalg` | gemm products, row normalisation, pairwise distances |
 //! | [`autodiff`] | `contrast-autodiff` | reverse-mode engine, ops, `gradcheck` |
 //! | [`losses`] | `contrast-losses` | contrastive losses with exact gradients |
 //! | [`augment`] | `contrast-augment` | image and sequence augmentations |
@@ -24,6 +25,7 @@ pub use contrast_collective as collective;
 pub use contrast_data as data;
 pub use contrast_env as env;
 pub use contrast_gpu as gpu;
+pub use contrast_linalg as linalg;
 pub use contrast_losses as losses;
 pub use contrast_nn as nn;
 pub use contrast_sampling as sampling;

@@ -24,7 +24,7 @@ fn help_lists_every_subcommand() {
     let o = contrast(&["--help"]);
     assert!(o.status.success());
     let t = text(&o);
-    for sub in ["train", "eval", "embed", "info", "bench"] {
+    for sub in ["train", "eval", "embed", "info", "bench", "compare"] {
         assert!(t.contains(sub), "--help misses {sub}: {t}");
     }
     let o = contrast(&["train", "--help"]);
@@ -194,4 +194,57 @@ fn resume_refuses_changed_settings() {
     let o = contrast(&["train", "--resume", run.to_str().unwrap(), "--lr", "0.5"]);
     assert!(!o.status.success());
     assert!(text(&o).contains("--resume"), "{}", text(&o));
+}
+
+#[test]
+fn pairs_train_on_the_embedded_slice_and_embed_lines_of_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = dir.path().join("run");
+    let config = dir.path().join("tiny.toml");
+    std::fs::write(
+        &config,
+        "buckets = 4096\ntext_dims = [16, 16]\nprojection_dim = 16\nbatch_size = 128\nepochs = 1\n",
+    )
+    .unwrap();
+    let (run_s, config_s) = (run.to_str().unwrap(), config.to_str().unwrap());
+    // No --dataset: the pairs recipe takes the embedded slice.
+    let o = contrast(&[
+        "train", "--method", "pairs", "--config", config_s, "--out", run_s, "--quiet",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("web->es top-1@1000"), "{}", text(&o));
+    let saved = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    assert!(
+        saved.contains("bible-slice:web-es") && saved.contains("augment_pairs = true"),
+        "{saved}"
+    );
+
+    let lines = dir.path().join("lines.txt");
+    std::fs::write(&lines, "In the beginning\nEn el principio\n\n").unwrap();
+    let npy = dir.path().join("lines.npy");
+    let checkpoint = run.join("checkpoint.safetensors");
+    let embed = |input: &Path| {
+        contrast(&[
+            "embed",
+            "--checkpoint",
+            checkpoint.to_str().unwrap(),
+            "--text",
+            input.to_str().unwrap(),
+            "--out",
+            npy.to_str().unwrap(),
+        ])
+    };
+    let o = embed(&lines);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("3 rows x 16 features"), "{}", text(&o));
+    std::fs::remove_file(&npy).unwrap();
+    let bad = dir.path().join("bad.txt");
+    std::fs::write(&bad, b"fine\n\xff\xfe\n").unwrap();
+    let o = embed(&bad);
+    assert!(
+        !o.status.success() && text(&o).contains("line 2"),
+        "{}",
+        text(&o)
+    );
+    assert!(!npy.exists(), "nothing may be written");
 }

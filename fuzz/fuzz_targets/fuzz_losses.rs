@@ -13,9 +13,9 @@
 use contrast_fuzz::loss_input::Decoder;
 use contrast_losses::{
     AlignmentConfig, ContrastiveMarginConfig, DclConfig, DclWeight, DebiasedConfig, Evaluation,
-    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, NtXentConfig, Reduction, SoftmaxConfig,
+    HclConfig, InfoNceConfig, LabelTripletConfig, NtXentConfig, Reduction, SoftmaxConfig,
     SupConConfig, TileSize, TripletConfig, TripletMean, UniformityConfig, alignment,
-    contrastive_margin, dcl, debiased, hard_negative, info_nce, nt_xent, nt_xent_pairs,
+    contrastive_margin, dcl, debiased, hcl, info_nce, nt_xent, nt_xent_pairs,
     positives_in_log, supcon, triplet_margin, triplet_margin_labels, uniformity,
 };
 use libfuzzer_sys::fuzz_target;
@@ -256,14 +256,14 @@ fn run<A: NdFloat>(c: &Case) {
             }
         }
         10 => {
-            let config = HardNegativeConfig {
+            let config = HclConfig {
                 temperature: t,
                 tau_plus: p1 / 4.0,
                 beta: p2,
                 normalize,
             };
-            if let Ok(o) = hard_negative(z, &config) {
-                check("hard_negative", o.loss, &[&o.grad], m);
+            if let Ok(o) = hcl(z, &config) {
+                check("hcl", o.loss, &[&o.grad], m);
             }
         }
         11 => {

@@ -1,11 +1,10 @@
 //! `contrast bench step --model mlp|cnn [--batch 256] [--threads N]`: the median SimCLR
-//! training step of the benchmark models (see `contrast_nn::simclr_step`).
+//! training step of the benchmark models (see [`super::simclr_step`]).
 
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
-use contrast::losses::NtXentConfig;
-use contrast::losses::autodiff::nt_xent_op;
-use contrast::nn::simclr_step::{SimclrStep, StepModel, current_threads, set_threads, time_steps};
+use clap::{Args, Subcommand};
+
+use super::simclr_step::{SimclrStep, StepModel, set_threads, time_steps};
 
 /// Arguments of `contrast bench`.
 #[derive(Args, Debug)]
@@ -24,36 +23,15 @@ pub enum BenchCommand {
     TrainStep(super::bench_train_step::TrainStepArgs),
 }
 
-/// Which model the step benchmark trains.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ModelArg {
-    /// 784-512-512 MLP with a 512-128 head.
-    Mlp,
-    /// conv(1->32)-pool-conv(32->64)-pool-linear(3136->128).
-    Cnn,
-}
-
-/// Which NT-Xent implementation the step uses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum LossArg {
-    /// One graph node with the exact gradient (`contrast_losses::autodiff::nt_xent_op`).
-    Fused,
-    /// Composed from autodiff primitives (`contrast_nn::simclr_step::nt_xent`).
-    Composed,
-}
-
 /// Arguments of `contrast bench step`.
 #[derive(Args, Debug)]
 pub struct StepArgs {
     /// Model to train.
     #[arg(long, value_enum)]
-    pub model: ModelArg,
+    pub model: StepModel,
     /// Images per batch (two views each, so twice as many rows).
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
-    /// NT-Xent implementation.
-    #[arg(long, value_enum, default_value_t = LossArg::Fused)]
-    pub loss: LossArg,
     /// Worker threads (default: rayon's choice, RAYON_NUM_THREADS or all cores).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -80,33 +58,19 @@ fn step(a: StepArgs) -> anyhow::Result<()> {
     anyhow::ensure!(a.batch > 0, "--batch must be at least 1");
     anyhow::ensure!(a.iters > 0, "--iters must be at least 1");
     if let Some(n) = a.threads {
-        anyhow::ensure!(n > 0, "--threads must be at least 1");
-        set_threads(n).context("setting the thread count")?;
+        set_threads(n)?;
     }
-    let model = match a.model {
-        ModelArg::Mlp => StepModel::Mlp,
-        ModelArg::Cnn => StepModel::Cnn,
-    };
-    let mut s = SimclrStep::new(model, a.batch, a.seed).context("building the benchmark model")?;
+    let mut s =
+        SimclrStep::new(a.model, a.batch, a.seed).context("building the benchmark model")?;
     let params = s.num_params();
-    let config = NtXentConfig::new(s.temperature());
-    let t = match a.loss {
-        LossArg::Fused => time_steps(
-            || s.step_with(|g, z| anyhow::Ok(nt_xent_op(g, z, &config)?)),
-            a.warmup,
-            a.iters,
-        ),
-        LossArg::Composed => time_steps(|| anyhow::Ok(s.step()?), a.warmup, a.iters),
-    }
-    .context("running the step")?;
-    let name = format!("{model:?}").to_lowercase();
+    let t = time_steps(|| s.step(), a.warmup, a.iters).context("running the step")?;
+    let name = format!("{:?}", a.model).to_lowercase();
     println!(
-        "{name:4} sgd loss={:?} params={:8} batch={} (2 views -> {} rows) threads={} median_step={:8.2} ms (min {:.2}, max {:.2})  steps/s={:7.2}  images/s={:9.1}  last_loss={:.4}",
-        a.loss,
+        "{name:4} sgd params={:8} batch={} (2 views -> {} rows) threads={} median_step={:8.2} ms (min {:.2}, max {:.2})  steps/s={:7.2}  images/s={:9.1}  last_loss={:.4}",
         params,
         a.batch,
         2 * a.batch,
-        current_threads(),
+        rayon::current_num_threads(),
         t.median_ms,
         t.min_ms,
         t.max_ms,

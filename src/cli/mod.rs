@@ -2,10 +2,13 @@
 
 mod bench;
 mod bench_train_step;
+mod choices;
+mod compare;
 mod embed;
 mod eval;
 mod info;
 mod progress;
+mod simclr_step;
 mod train;
 
 use clap::{Parser, Subcommand};
@@ -30,8 +33,10 @@ pub enum Command {
     Embed(embed::EmbedArgs),
     /// Show the datasets found and the GPU adapter.
     Info(info::InfoArgs),
-    /// Time parts of the pipeline (compare with shared/peers/torch_step.py).
+    /// Time parts of the pipeline (compare with scripts/peer_step.py).
     Bench(bench::BenchArgs),
+    /// Train several configurations (losses, negatives, seeds) on one budget and compare them.
+    Compare(compare::CompareArgs),
 }
 
 /// Run the parsed command line.
@@ -42,5 +47,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Embed(args) => embed::run(args),
         Command::Info(args) => info::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Compare(args) => compare::run(args),
     }
 }

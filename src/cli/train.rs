@@ -10,19 +10,24 @@ use contrast::train::config::{
 };
 use contrast::train::distributed::{Ranks, mpi_ranks};
 use contrast::train::run::{RunSummary, train_on};
+use contrast::train::tasks::text::DEFAULT_TEXT_DATASET;
 
+use super::choices::ChoiceArgs;
 use super::progress::Progress;
 
 /// Arguments of `contrast train`. Flags override the `--config` file, which overrides the
-/// defaults; the defaults depend on the dataset (`TrainConfig::for_dataset`: trajectories
-/// get the temporal recipe's).
+/// defaults; the defaults depend on the dataset (`TrainConfig::for_dataset`: text gets the
+/// pairs recipe's, trajectories the temporal recipe's).
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
     /// TOML file with any of the settings below (keys as in the run folder's config.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// Dataset: digits, mnist5k (embedded), fashion-mnist[:PATH], mnist:PATH, cifar10:PATH,
-    /// cifar100:PATH, folder:PATH; trajectories (generated and cached): cartpole, mountaincar.
+    /// cifar100:PATH, folder:PATH; text: bible:web-es, bible:kjv-web, bible:A-B (installed
+    /// SWORD modules), bible-slice:web-es (embedded; the default of --method pairs),
+    /// pairs:PATH; trajectories (generated and cached): cartpole (the default of --method
+    /// temporal), mountaincar.
     #[arg(long)]
     pub dataset: Option<String>,
     /// Contrastive recipe.
@@ -80,6 +85,15 @@ pub struct TrainArgs {
     /// Temporal: windows of this many consecutive pairs of one episode per batch.
     #[arg(long)]
     pub window: Option<usize>,
+    /// Pairs: learn the temperature (CLIP's clamped log-scale), starting at --temperature.
+    #[arg(long)]
+    pub learnable_temperature: bool,
+    /// Text: two word-dropping views of each sentence instead of its partner (no pairs).
+    #[arg(long)]
+    pub unsupervised: bool,
+    /// Text: thin both sides of every training pair by word-dropping views (a regulariser).
+    #[arg(long)]
+    pub augment_pairs: bool,
     /// Continue the run in this folder from its last checkpoint (settings come from it).
     #[arg(long, conflicts_with_all = ["config", "out"])]
     pub resume: Option<PathBuf>,
@@ -94,6 +108,9 @@ pub struct TrainArgs {
     /// Machine-readable output: one JSON object per epoch, then the summary.
     #[arg(long, conflicts_with = "quiet")]
     pub json: bool,
+    /// Loss, negatives, views and sampling.
+    #[command(flatten)]
+    pub choices: ChoiceArgs,
 }
 
 impl TrainArgs {
@@ -112,18 +129,33 @@ impl TrainArgs {
                 None => base,
             })
         };
-        // The defaults depend on the data, so the dataset is found first.
+        // The defaults depend on the data, so the dataset is found first; the pairs recipe
+        // without a named dataset trains on the embedded text slice, the temporal recipe on
+        // cartpole.
+        let file = over(TrainConfig::default())?;
+        let named_in_file = file.dataset != TrainConfig::default().dataset;
+        let method = self.method.unwrap_or(file.method);
         let dataset = match &self.dataset {
             Some(dataset) => dataset.clone(),
-            None => over(TrainConfig::default())?.dataset,
+            None if !named_in_file && method == Method::Pairs => DEFAULT_TEXT_DATASET.to_string(),
+            None if !named_in_file && method == Method::Temporal => "cartpole".to_string(),
+            None => file.dataset,
         };
         let mut config = over(TrainConfig::for_dataset(&dataset))?;
-        self.apply(&mut config);
+        config.dataset = dataset;
+        self.apply(&mut config)?;
         config.validate()?;
         Ok(config)
     }
 
-    fn apply(&self, c: &mut TrainConfig) {
+    /// Applies the flags to `c`.
+    pub(super) fn apply(&self, c: &mut TrainConfig) -> anyhow::Result<()> {
+        self.apply_settings(c);
+        self.choices.apply(c, false)
+    }
+
+    /// Applies the flags to `c`, but those of [`ChoiceArgs`].
+    pub(super) fn apply_settings(&self, c: &mut TrainConfig) {
         if let Some(v) = &self.dataset {
             c.dataset = v.clone();
         }
@@ -137,6 +169,9 @@ impl TrainArgs {
         c.temperature = self.temperature.unwrap_or(c.temperature);
         c.lr = self.lr.unwrap_or(c.lr);
         c.seed = self.seed.unwrap_or(c.seed);
+        c.learnable_temperature |= self.learnable_temperature;
+        c.unsupervised |= self.unsupervised;
+        c.augment_pairs |= self.augment_pairs;
         c.chunk_size = self.chunk_size.or(c.chunk_size);
         c.horizon = self.horizon.or(c.horizon);
         c.frame_stack = self.frame_stack.or(c.frame_stack);
@@ -157,7 +192,7 @@ impl TrainArgs {
     /// not continue the same run.
     fn overrides_must_match(&self, saved: TrainConfig) -> anyhow::Result<TrainConfig> {
         let mut wanted = saved.clone();
-        self.apply(&mut wanted);
+        self.apply(&mut wanted)?;
         wanted.out = saved.out.clone();
         anyhow::ensure!(
             wanted == saved,

@@ -5,10 +5,10 @@ use std::fmt::Debug;
 
 use contrast_losses::{
     AlignmentConfig, ContrastiveMarginConfig, DclConfig, DclWeight, DebiasedConfig, Error,
-    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, NtXentConfig, SoftmaxConfig,
-    SupConConfig, TripletConfig, UniformityConfig, alignment, contrastive_margin, dcl, debiased,
-    hard_negative, info_nce, nt_xent, nt_xent_pairs, positives_in_log, supcon, triplet_margin,
-    triplet_margin_labels, uniformity,
+    HclConfig, InfoNceConfig, LabelTripletConfig, NtXentConfig, SoftmaxConfig, SupConConfig,
+    TripletConfig, UniformityConfig, alignment, contrastive_margin, dcl, debiased, hcl, info_nce,
+    nt_xent, nt_xent_pairs, positives_in_log, supcon, triplet_margin, triplet_margin_labels,
+    uniformity,
 };
 use ndarray::{Array2, array};
 
@@ -218,10 +218,10 @@ fn debiased_with_nan_embeddings() {
 
 #[test]
 fn hard_negative_with_nan_embeddings() {
-    let config = HardNegativeConfig::default();
-    assert_finite(hard_negative(views().view(), &config).unwrap().loss);
+    let config = HclConfig::default();
+    assert_finite(hcl(views().view(), &config).unwrap().loss);
     let z = spoiled(&views(), (2, 2), f32::NAN);
-    assert_non_finite(hard_negative(z.view(), &config), "hard_negative", [2, 2]);
+    assert_non_finite(hcl(z.view(), &config), "hcl", [2, 2]);
 }
 
 #[test]
@@ -303,13 +303,13 @@ fn debiased_without_normalisation_and_far_negatives() {
     let out = debiased(z.view(), &config).unwrap();
     assert!(out.loss.is_finite() && out.loss > 10.0, "loss {}", out.loss);
     assert!(out.grad.iter().all(|g| g.is_finite()), "grad {}", out.grad);
-    let config = HardNegativeConfig {
+    let config = HclConfig {
         temperature: 0.2,
         tau_plus: 0.1,
         beta: 1.0,
         normalize: false,
     };
-    let out = hard_negative(z.view(), &config).unwrap();
+    let out = hcl(z.view(), &config).unwrap();
     assert!(out.loss.is_finite() && out.loss > 10.0, "loss {}", out.loss);
     assert!(out.grad.iter().all(|g| g.is_finite()), "grad {}", out.grad);
 }

@@ -29,7 +29,7 @@
 //! # API at a glance
 //! - ops, each validated by its constructor: [`RandomResizedCrop`], [`Resize`], [`CenterCrop`],
 //!   [`Flip`], [`ColorJitter`], [`Grayscale`], [`GaussianBlur`], [`Solarize`],
-//!   [`RandomAffine`], [`GaussianNoise`], [`RandomErasing`], [`Normalize`]; all convert into
+//!   [`RandomAffine`], [`GaussianNoise`], [`RandomErasing`], [`Standardize`]; all convert into
 //!   [`Op`];
 //! - [`Pipeline`]`::new(channels)?.always(op)?.then(op, p)?` and `pipeline.apply(image, rng)`;
 //! - [`Views`] (symmetric, asymmetric, multi-crop) with `sample`, `batch`, `batch_into`
@@ -70,13 +70,13 @@ pub mod flip;
 pub mod hue;
 pub mod jitter;
 pub mod noise;
-pub mod normalize;
 pub mod op;
 pub mod pipeline;
 pub mod presets;
 pub mod resize;
 pub mod series;
 pub mod shift;
+pub mod standardize;
 pub mod stream;
 pub mod tokens;
 mod validate;
@@ -93,12 +93,12 @@ pub use flip::{Flip, flip};
 pub use hue::adjust_hue;
 pub use jitter::{ColorJitter, Solarize};
 pub use noise::{GaussianNoise, RandomErasing};
-pub use normalize::Normalize;
 pub use op::{Grayscale, Op};
 pub use pipeline::{Pipeline, Step};
 pub use resize::{Window, resize, resized_crop};
 pub use series::SeriesOp;
 pub use shift::{RandomShift, shift};
+pub use standardize::Standardize;
 pub use stream::stream_rng;
 pub use tokens::TokenOp;
 pub use views::Views;

@@ -12,7 +12,7 @@ use crate::error::Result;
 use crate::flip::Flip;
 use crate::jitter::{ColorJitter, Solarize};
 use crate::noise::{GaussianNoise, RandomErasing};
-use crate::normalize::Normalize;
+use crate::standardize::Standardize;
 use crate::validate;
 
 /// Grayscale as three equal ITU-R 601-2 luma channels (torchvision `Grayscale(3)`);
@@ -46,7 +46,7 @@ pub enum Op {
     /// Random erasing of a rectangle.
     Erasing(RandomErasing),
     /// Per-channel standardisation (leaves `[0, 1]`).
-    Normalize(Normalize),
+    Standardize(Standardize),
 }
 
 macro_rules! op_from {
@@ -71,7 +71,7 @@ op_from!(
     RandomAffine => Affine,
     GaussianNoise => Noise,
     RandomErasing => Erasing,
-    Normalize => Normalize,
+    Standardize => Standardize,
 );
 
 impl Op {
@@ -89,7 +89,7 @@ impl Op {
             Op::Affine(_) => "RandomAffine",
             Op::Noise(_) => "GaussianNoise",
             Op::Erasing(_) => "RandomErasing",
-            Op::Normalize(_) => "Normalize",
+            Op::Standardize(_) => "Standardize",
         }
     }
 
@@ -99,7 +99,7 @@ impl Op {
         match self {
             Op::ColorJitter(j) if j.needs_rgb() => validate::channels(self.name(), 3, channels),
             Op::Grayscale(_) => validate::channels(self.name(), 3, channels),
-            Op::Normalize(n) => validate::channels(self.name(), n.channels(), channels),
+            Op::Standardize(n) => validate::channels(self.name(), n.channels(), channels),
             _ => Ok(()),
         }
     }
@@ -116,7 +116,7 @@ impl Op {
 
     /// True when the op maps `[0, 1]` images into `[0, 1]`.
     pub fn keeps_unit_range(&self) -> bool {
-        !matches!(self, Op::Normalize(_))
+        !matches!(self, Op::Standardize(_))
     }
 
     pub(crate) fn apply<R: Rng + ?Sized>(
@@ -137,7 +137,7 @@ impl Op {
             Op::Affine(op) => op.apply(img, ws, rng),
             Op::Noise(op) => op.apply(img, rng),
             Op::Erasing(op) => op.apply(img, rng),
-            Op::Normalize(op) => op.apply(img),
+            Op::Standardize(op) => op.apply(img),
         }
     }
 }

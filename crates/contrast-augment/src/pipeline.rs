@@ -100,7 +100,7 @@ impl Pipeline {
         Ok((c, h, w))
     }
 
-    /// True when every op keeps `[0, 1]` images in `[0, 1]` (no [`crate::Normalize`]).
+    /// True when every op keeps `[0, 1]` images in `[0, 1]` (no [`crate::Standardize`]).
     pub fn keeps_unit_range(&self) -> bool {
         self.steps.iter().all(|s| s.op.keeps_unit_range())
     }

@@ -1,8 +1,8 @@
 //! Invalid parameters and inputs are typed errors at build (or call) time, never panics.
 
 use contrast_augment::{
-    CenterCrop, ColorJitter, Error, GaussianBlur, GaussianNoise, Grayscale, Normalize, Pipeline,
-    RandomAffine, RandomErasing, RandomResizedCrop, Resize, SeriesOp, Solarize, TokenOp, Views,
+    CenterCrop, ColorJitter, Error, GaussianBlur, GaussianNoise, Grayscale, Pipeline, RandomAffine,
+    RandomErasing, RandomResizedCrop, Resize, SeriesOp, Solarize, Standardize, TokenOp, Views,
     Window, adjust_hue, adjust_saturation, presets, resized_crop, stream_rng,
 };
 use ndarray::{Array2, Array3, Array4};
@@ -121,7 +121,7 @@ fn colour_ops_on_one_channel_are_rejected_when_built() {
             .is_ok()
     );
     assert!(matches!(
-        gray.then(Normalize::imagenet(), 1.0),
+        gray.then(Standardize::imagenet(), 1.0),
         Err(Error::Channels { .. })
     ));
     let img = Array3::<f32>::zeros((1, 4, 4));
@@ -175,11 +175,11 @@ fn nan_and_out_of_range_parameters_are_rejected() {
         Err(Error::OutOfRange { .. })
     ));
     assert!(matches!(
-        Normalize::new(&[0.5], &[0.0]),
+        Standardize::new(&[0.5], &[0.0]),
         Err(Error::OutOfRange { .. })
     ));
     assert!(matches!(
-        Normalize::new(&[0.5, 0.5], &[0.2]),
+        Standardize::new(&[0.5, 0.5], &[0.2]),
         Err(Error::Shape { .. })
     ));
     assert!(matches!(

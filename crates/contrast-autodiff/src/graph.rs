@@ -412,7 +412,7 @@ impl<A: NdFloat> Graph<A> {
     }
 
     /// Installs (or removes, with `None`) the kernel that computes every matmul of this
-    /// graph, forward and backward. Without one, [`crate::kernels::matmul`] runs.
+    /// graph, forward and backward. Without one, [`contrast_linalg::matmul`] runs.
     pub fn set_matmul_backend(&mut self, backend: Option<Arc<dyn MatmulBackend<A>>>) {
         self.matmul_backend = backend;
     }

@@ -36,7 +36,7 @@
 //!   is released (its slot freed for reuse), so a training loop keeps a flat memory:
 //!   after each `backward` (or [`Graph::reset`]), [`Graph::live_nodes`] equals the number of
 //!   params.
-//! * **Matmul.** [`kernels::matmul`] runs the `gemm` crate (runtime-dispatched AVX-512/AVX2
+//! * **Matmul.** [`contrast_linalg::matmul`] runs the `gemm` crate (runtime-dispatched AVX-512/AVX2
 //!   micro-kernels, parallel on rayon's global pool); a [`MatmulBackend`] installed with
 //!   [`Graph::set_matmul_backend`] replaces it for every product of a graph (the GPU hook).
 //!

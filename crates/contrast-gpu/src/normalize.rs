@@ -13,8 +13,9 @@ use crate::kernel::{Access, Kernel, KernelSpec, linear_grid};
 use crate::matmul::{Transpose, gemm};
 use crate::matrix::GpuMatrix;
 
-/// The `eps` of REFERENCES.md: rows shorter than this are divided by it instead.
-pub const NORM_EPS: f32 = 1e-12;
+/// [`contrast_linalg::NORM_EPS`] (torch's `F.normalize` default) in the kernels' f32: rows
+/// shorter than this are divided by it instead.
+pub const NORM_EPS: f32 = contrast_linalg::NORM_EPS as f32;
 
 pub(crate) const ROW_REDUCE_WGSL: &str = include_str!("../../../shaders/row_reduce.wgsl");
 const NORMALIZE_WGSL: &str = include_str!("../../../shaders/normalize.wgsl");

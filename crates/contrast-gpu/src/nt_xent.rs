@@ -8,7 +8,8 @@
 //! dzn   = (G + G^T) zn / T,  G_ij = (exp(s_ij - lse_i) [j != i] - [j = p(i)]) / 2N
 //! dz_i  = (dzn_i - zn_i (zn_i . dzn_i)) / max(||z_i||, 1e-12)
 //! ```
-//! (REFERENCES.md; equal to SimCLR's NT-Xent and pytorch-metric-learning's `NTXentLoss`.)
+//! (see docs/references.md, section "NT-Xent"; equal to SimCLR's NT-Xent and
+//! pytorch-metric-learning's `NTXentLoss`.)
 //!
 //! Pipeline on the device, every step resident:
 //! 1. `normalize.wgsl`: `zn` and the norms;

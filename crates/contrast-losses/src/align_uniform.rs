@@ -11,9 +11,9 @@
 
 use crate::error::{Error, Result};
 use crate::log_sum_exp::log_sum_exp;
-use crate::normalize::RowNormalized;
 use crate::output::{LossGrad, PairLossGrad};
 use crate::validate::{self, cast};
+use contrast_linalg::RowNormalized;
 use ndarray::{Array1, Array2, ArrayView2, NdFloat};
 
 /// Settings of [`alignment`].

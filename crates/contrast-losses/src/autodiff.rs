@@ -25,7 +25,7 @@
 use crate::error::{Error, Result};
 use crate::{
     AlignmentConfig, BarlowTwinsConfig, ContrastiveMarginConfig, DclConfig, DebiasedConfig,
-    HardNegativeConfig, InfoNceConfig, LabelTripletConfig, LossGrad, NegativeMask, NtXentConfig,
+    HclConfig, InfoNceConfig, LabelTripletConfig, LossGrad, NegativeMask, NtXentConfig,
     PairLossGrad, Reduction, SoftmaxConfig, SupConConfig, TripletConfig, UniformityConfig,
     VicRegConfig,
 };
@@ -226,13 +226,9 @@ pub fn debiased_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &DebiasedConfig
     single(g, z, "debiased", |z| crate::debiased(z, config))
 }
 
-/// [`crate::hard_negative()`] as a graph node.
-pub fn hard_negative_op<A: NdFloat>(
-    g: &mut Graph<A>,
-    z: Var,
-    config: &HardNegativeConfig,
-) -> Result<Var> {
-    single(g, z, "hard_negative", |z| crate::hard_negative(z, config))
+/// [`crate::hcl()`] as a graph node.
+pub fn hcl_op<A: NdFloat>(g: &mut Graph<A>, z: Var, config: &HclConfig) -> Result<Var> {
+    single(g, z, "hcl", |z| crate::hcl(z, config))
 }
 
 /// [`crate::uniformity`] as a graph node.

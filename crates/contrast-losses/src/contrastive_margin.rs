@@ -13,11 +13,11 @@
 //! its negative pairs still count, as in the peer (they are well defined), and the anchor
 //! is listed in [`LabelLossGrad::skipped`]; [`NoPositive::Error`] refuses the batch.
 
-use crate::distance::PairDistances;
 use crate::error::Result;
 use crate::labels;
 use crate::output::{LabelLossGrad, NoPositive};
 use crate::validate::{self, cast};
+use contrast_linalg::PairDistances;
 use ndarray::{Array2, ArrayView2, NdFloat};
 
 /// Settings of [`contrastive_margin`].
@@ -92,7 +92,7 @@ pub fn contrastive_margin<A: NdFloat>(
     }
     Ok(LabelLossGrad {
         loss: mean(half[0]) + mean(half[1]),
-        grad: pd.backward(&ddist),
+        grad: pd.backward(ddist.view()),
         skipped,
     })
 }

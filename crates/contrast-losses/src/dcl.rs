@@ -19,9 +19,9 @@
 
 use crate::error::Result;
 use crate::log_sum_exp::log_sum_exp;
+use crate::logits::LogitMatrix;
 use crate::negative_mask::NegativeMask;
 use crate::output::LossGrad;
-use crate::similarity::SelfSimilarity;
 use crate::validate::{self, cast};
 use ndarray::{Array1, ArrayView2, NdFloat};
 
@@ -88,7 +88,7 @@ pub fn dcl_masked<A: NdFloat>(
     }
     let keep = mask.resolve("dcl", 2 * n, |i| (i + n) % (2 * n))?;
     let kept = |i: usize, j: usize| keep.as_ref().is_none_or(|k| k[[i, j]]);
-    let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
+    let sim = LogitMatrix::new(z, config.temperature, config.normalize);
     let t = cast::<A>(config.temperature);
     let u = Array1::from_shape_fn(n, |c| sim.logits[[c, c + n]] * t);
     let (w, dw) = weights(&u, config.weight);

@@ -1,5 +1,5 @@
 //! Debiased contrastive loss (Chuang et al. 2020), and the shared core of the
-//! hard-negative loss ([`crate::hard_negative()`], Robinson et al. 2021).
+//! hard-negative loss ([`crate::hcl()`], Robinson et al. 2021).
 //!
 //! ```text
 //! z: (2N, D) two-view layout, p(i) = (i + N) mod 2N, s_ij = zn_i . zn_j / T
@@ -19,8 +19,8 @@
 //! so T = 0.01 and unnormalised rows with logits far below `-1/T` stay finite.
 
 use crate::error::Result;
+use crate::logits::LogitMatrix;
 use crate::output::LossGrad;
-use crate::similarity::SelfSimilarity;
 use crate::validate::{self, cast};
 use ndarray::{ArrayView2, NdFloat};
 
@@ -70,7 +70,7 @@ pub(crate) fn debiased_weighted<A: NdFloat>(
     validate::parameter::<A>("beta", beta, ">= 0", |b| b >= 0.0)?;
     let n = validate::two_view_rows(what, &z)?;
     let n2 = 2 * n;
-    let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
+    let sim = LogitMatrix::new(z, config.temperature, config.normalize);
     let (tau, beta_a) = (cast::<A>(config.tau_plus), cast::<A>(beta));
     let m_neg = cast::<A>((n2 - 2) as f64);
     let inv_t = cast::<A>(1.0 / config.temperature);

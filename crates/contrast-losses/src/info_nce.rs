@@ -28,11 +28,10 @@
 
 use crate::error::{Error, Result};
 use crate::log_sum_exp::{log_sum_exp, sum_f64};
-use crate::matmul::par_gemm;
-use crate::normalize::RowNormalized;
 use crate::output::{Evaluation, TileSize};
 use crate::tiled::{Bank, tiled_col_grad, tiled_lse, tiled_row_grad};
 use crate::validate::{self, cast};
+use contrast_linalg::{RowNormalized, par_gemm};
 use ndarray::{Array1, Array2, ArrayView2, NdFloat, Zip};
 
 /// Settings of [`info_nce`].

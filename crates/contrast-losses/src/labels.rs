@@ -5,8 +5,8 @@
 //! whose `P(i)` is empty is handled as its loss's [`NoPositive`] setting says.
 
 use crate::error::{Error, Result};
+use crate::logits::LogitMatrix;
 use crate::output::{LabelLossGrad, NoPositive, SoftmaxConfig};
-use crate::similarity::SelfSimilarity;
 use crate::validate::{self, cast};
 use ndarray::{Array2, ArrayView2, ArrayViewMut1, NdFloat};
 use std::collections::HashMap;
@@ -95,7 +95,7 @@ pub(crate) fn per_anchor<A: NdFloat>(
         });
     }
     let w = cast::<A>(1.0 / terms as f64);
-    let sim = SelfSimilarity::new(z, config.temperature, config.normalize);
+    let sim = LogitMatrix::new(z, config.temperature, config.normalize);
     // The rule already weights dS by w; the loss sum is scaled once here.
     let out = sim.reduce_rows(w, |mut row, i| {
         if counts[i] == 0 {

@@ -4,7 +4,8 @@
 //! # The math
 //!
 //! Rows are L2-normalised inside every cosine loss, `zn_i = z_i / max(||z_i||, 1e-12)`
-//! (torch's `F.normalize`; the gradient flows through it, see [`normalize`]), and logits
+//! (torch's `F.normalize`; the gradient flows through it, see
+//! [`contrast_linalg::RowNormalized`]), and logits
 //! are `s_ij = zn_i . zn_j / T`. Each module opens with its formula; in short:
 //!
 //! | loss | formula (per anchor) | reduction | equals |
@@ -19,7 +20,7 @@
 //! | [`triplet_margin_labels`] | `max(d_ap - d_an + m, 0)` all triplets | mean of non-zero | pml `TripletMarginLoss` |
 //! | [`contrastive_margin()`] | `max(d - m+, 0)`, `max(m- - d, 0)` | mean non-zero pos + neg | pml `ContrastiveLoss` |
 //! | [`dcl()`], [`dcl_masked`] | `-w s_ip + lse_{k not in {i,p}} s_ik` | mean over 2N | lightly `DCLLoss`, `DCLWLoss` |
-//! | [`debiased()`], [`hard_negative()`] | `-log(pos / (pos + Ng))` | mean over 2N | Chuang et al., Robinson et al. |
+//! | [`debiased()`], [`hcl()`] | `-log(pos / (pos + Ng))` | mean over 2N | Chuang et al., Robinson et al. |
 //! | [`alignment`], [`uniformity`] | `E |f(x)-f(y)|^2`, `log E exp(-2 |f(x)-f(y)|^2)` | means | Wang and Isola |
 //! | [`siglip()`] | `softplus(-z_ij (exp(t) xn_i.yn_j + b))`, `z = 2I - 1`; grads for x, y, t, b | sum over n^2 pairs / n | open_clip `SigLipLoss` (its formula in torch) |
 //! | [`vicreg()`] | `lambda MSE + mu (var_a + var_b)/2 + nu (cov_a + cov_b)`, unbiased var, `eps = 1e-4` | batch statistics | lightly `VICRegLoss` |
@@ -70,21 +71,18 @@ mod batch_statistics;
 pub mod contrastive_margin;
 pub mod dcl;
 pub mod debiased;
-mod distance;
 pub mod error;
-pub mod hard_negative;
+pub mod hcl;
 pub mod info_nce;
 mod labels;
 pub mod log_sum_exp;
-mod matmul;
+mod logits;
 pub mod multi_positive;
 pub mod negative_mask;
-pub mod normalize;
 pub mod nt_xent;
 pub mod output;
 mod row_softmax;
 pub mod siglip;
-mod similarity;
 pub mod supcon;
 mod tile_pairs;
 pub mod tiled;
@@ -98,7 +96,7 @@ pub use contrastive_margin::{ContrastiveMarginConfig, contrastive_margin};
 pub use dcl::{DclConfig, DclWeight, dcl, dcl_masked};
 pub use debiased::{DebiasedConfig, debiased};
 pub use error::{Error, Result};
-pub use hard_negative::{HardNegativeConfig, hard_negative};
+pub use hcl::{HclConfig, hcl};
 pub use info_nce::{InfoNceConfig, InfoNceGrad, info_nce};
 pub use labels::anchors_without_positive;
 pub use multi_positive::{nt_xent_pairs, positives_in_log};

@@ -5,7 +5,8 @@
 //! ```
 //! Subtracting the running maximum keeps every `exp` at most 1, so T = 0.01 with
 //! logits of size 1e8 stays finite. The same accumulator serves the dense losses (one
-//! row at a time) and the tiled NT-Xent (one column tile at a time, see REFERENCES.md).
+//! row at a time) and the tiled NT-Xent (one column tile at a time; see docs/references.md,
+//! section "Streaming log-sum-exp").
 
 use crate::row_softmax::{exp_shifted_sum, lane_max};
 use ndarray::{ArrayViewMut1, NdFloat};

@@ -33,14 +33,13 @@
 
 use crate::error::{Error, Result};
 use crate::log_sum_exp::sum_f64;
-use crate::matmul::par_gemm;
 use crate::negative_mask::NegativeMask;
-use crate::normalize::RowNormalized;
 use crate::output::{Evaluation, LossGrad, TileSize};
 use crate::row_softmax::softmax_rows_skip_diagonal;
 use crate::tile_pairs;
 use crate::tiled::{Bank, tiled_lse, tiled_row_grad};
 use crate::validate::{self, cast};
+use contrast_linalg::{RowNormalized, par_gemm};
 use ndarray::{Array1, Array2, ArrayView2, Axis, NdFloat, Zip, s};
 use rayon::prelude::*;
 

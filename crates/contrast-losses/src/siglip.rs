@@ -26,9 +26,9 @@
 //! any size stay finite.
 
 use crate::error::{Error, Result};
-use crate::matmul::par_gemm;
-use crate::normalize::RowNormalized;
 use crate::validate;
+use contrast_linalg::RowNormalized;
+use contrast_linalg::par_gemm;
 use ndarray::{Array2, ArrayView2, Axis, NdFloat};
 use rayon::prelude::*;
 

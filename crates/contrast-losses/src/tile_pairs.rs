@@ -7,7 +7,7 @@
 //! The dense NT-Xent uses it twice: `S = zn zn^T / T` computes only the tiles with
 //! `I <= J` and mirrors them (half the products), and `P + P^T` adds each pair in place.
 
-use crate::matmul::gemm_into;
+use contrast_linalg::gemm_into;
 use ndarray::{ArrayView2, ArrayViewMut2, Axis, NdFloat, s};
 use rayon::prelude::*;
 
@@ -58,7 +58,7 @@ pub(crate) fn gram<A: NdFloat>(alpha: A, x: ArrayView2<A>, out: ArrayViewMut2<A>
         let (h, w) = tile.dim();
         let a = x.slice(s![r0..r0 + h, ..]);
         let b = x.slice(s![c0..c0 + w, ..]);
-        gemm_into(alpha, &a, &b.t(), A::zero(), &mut tile);
+        gemm_into(alpha, a, b.t(), A::zero(), tile.view_mut());
         if let Some(mut mirror) = mirror {
             // Row by row of the computed tile: contiguous reads, strided writes.
             for (r, row) in tile.rows().into_iter().enumerate() {

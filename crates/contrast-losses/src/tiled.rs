@@ -6,7 +6,8 @@
 //! ```text
 //! forward:  for each row block (in parallel), for each column tile:
 //!              S = Q_block C_tile^T / T,  masked entries = -inf
-//!              online log-sum-exp per row (REFERENCES.md, "Streaming log-sum-exp")
+//!              online log-sum-exp per row (see docs/references.md, section
+//!              "Streaming log-sum-exp")
 //!           keep only lse_i, one number per row
 //! backward: recompute each tile, P_ij = exp(S_ij - lse_i), and accumulate
 //!              dQ_block += a P C_tile            (row pass)
@@ -22,9 +23,9 @@
 //! pass also adds `P_ji = exp(S_ij - lse_j)`: one pass gives `(G + G^T) zn`.
 
 use crate::log_sum_exp::OnlineLogSumExp;
-use crate::matmul::gemm_into;
 use crate::output::TileSize;
 use crate::row_softmax::exp_in_place;
+use contrast_linalg::gemm_into;
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis, NdFloat, s};
 use rayon::prelude::*;
 
@@ -56,7 +57,7 @@ fn for_each_tile<A: NdFloat>(
         let w = tile_cols.min(m - c0);
         let cols = bank.rows.slice(s![c0..c0 + w, ..]);
         let mut tile = buf.slice_mut(s![.., ..w]);
-        gemm_into(inv_t, &q_block, &cols.t(), A::zero(), &mut tile);
+        gemm_into(inv_t, q_block, cols.t(), A::zero(), tile.view_mut());
         if bank.skip_diagonal {
             for r in 0..q_block.nrows() {
                 let global = r0 + r;
@@ -157,7 +158,7 @@ pub(crate) fn tiled_row_grad<A: NdFloat>(
                             }
                         }
                         let cols = bank.rows.slice(s![c0..c0 + w, ..]);
-                        gemm_into(alpha, &t.view(), &cols, A::one(), &mut g);
+                        gemm_into(alpha, t.view(), cols, A::one(), g.view_mut());
                     },
                 );
             }
@@ -205,7 +206,7 @@ pub(crate) fn tiled_col_grad<A: NdFloat>(
                     }
                     let h = t.ncols();
                     let q_tile = q.slice(s![r0..r0 + h, ..]);
-                    gemm_into(alpha, &t.view(), &q_tile, A::one(), &mut g);
+                    gemm_into(alpha, t.view(), q_tile, A::one(), g.view_mut());
                 },
             );
         });

@@ -21,11 +21,11 @@
 //! a positive has no triplet; [`LabelTripletConfig::no_positive`] says whether that is
 //! skipped and reported (default) or an error.
 
-use crate::distance::PairDistances;
 use crate::error::Result;
 use crate::labels;
 use crate::output::{LabelLossGrad, NoPositive, PerSample, Reduction};
 use crate::validate::{self, cast};
+use contrast_linalg::PairDistances;
 use ndarray::{Array1, Array2, ArrayView2, NdFloat};
 
 /// Settings of [`triplet_margin`].
@@ -200,7 +200,7 @@ pub fn triplet_margin_labels<A: NdFloat>(
     ddist.mapv_inplace(|x| x * w);
     Ok(LabelLossGrad {
         loss: total * w,
-        grad: pd.backward(&ddist),
+        grad: pd.backward(ddist.view()),
         skipped,
     })
 }

@@ -23,9 +23,9 @@
 
 use crate::batch_statistics;
 use crate::error::Result;
-use crate::matmul::par_gemm;
 use crate::output::PairLossGrad;
 use crate::validate::{self, cast};
+use contrast_linalg::par_gemm;
 use ndarray::{Array1, Array2, ArrayView2, NdFloat, Zip};
 
 /// Settings of [`vicreg`] (lightly's defaults).

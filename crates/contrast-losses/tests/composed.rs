@@ -320,59 +320,51 @@ fn debiased_and_hard_negative_composed() {
     for (seed, n, tau, beta) in [(41, 3, 0.05, 0.0), (42, 4, 0.1, 1.0), (43, 3, 0.0, 2.0)] {
         let z = random(2 * n, 4, seed);
         let t = 0.5;
-        let cfg = HardNegativeConfig {
+        let cfg = HclConfig {
             temperature: t,
             tau_plus: tau,
             beta,
             normalize: true,
         };
-        let out = hard_negative(z.view(), &cfg).unwrap();
+        let out = hcl(z.view(), &cfg).unwrap();
         let m = (2 * n - 2) as f64;
         let n2 = 2 * n;
-        agree(
-            "hard_negative",
-            &[&z],
-            (out.loss, vec![&out.grad]),
-            |g, v| {
-                let (_, s) = logits(g, v[0], t);
-                let e = g.exp(s).unwrap();
-                let negmask = constant(
-                    g,
-                    Array2::from_shape_fn((n2, n2), |(i, j)| {
-                        if j != i && j != (i + n) % n2 {
-                            1.0
-                        } else {
-                            0.0
-                        }
-                    }),
-                );
-                let posmask = constant(
-                    g,
-                    Array2::from_shape_fn(
-                        (n2, n2),
-                        |(i, j)| if j == (i + n) % n2 { 1.0 } else { 0.0 },
-                    ),
-                );
-                let pe = g.mul(e, posmask).unwrap();
-                let pos = g.sum(pe, &[1], false).unwrap();
-                let bs = g.mul_scalar(s, beta).unwrap();
-                let imp = g.exp(bs).unwrap();
-                let imp = g.mul(imp, negmask).unwrap();
-                let ie = g.mul(imp, e).unwrap();
-                let num = g.sum(ie, &[1], false).unwrap();
-                let den = g.sum(imp, &[1], false).unwrap();
-                let den = g.mul_scalar(den, 1.0 / m).unwrap();
-                let reweight = g.div(num, den).unwrap();
-                let tp = g.mul_scalar(pos, -tau * m).unwrap();
-                let ng = g.add(reweight, tp).unwrap();
-                let ng = g.mul_scalar(ng, 1.0 / (1.0 - tau)).unwrap();
-                let total = g.add(pos, ng).unwrap();
-                let lt = g.log(total).unwrap();
-                let lp = g.log(pos).unwrap();
-                let l = g.sub(lt, lp).unwrap();
-                g.mean_all(l).unwrap()
-            },
-        );
+        agree("hcl", &[&z], (out.loss, vec![&out.grad]), |g, v| {
+            let (_, s) = logits(g, v[0], t);
+            let e = g.exp(s).unwrap();
+            let negmask = constant(
+                g,
+                Array2::from_shape_fn((n2, n2), |(i, j)| {
+                    if j != i && j != (i + n) % n2 {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                }),
+            );
+            let posmask = constant(
+                g,
+                Array2::from_shape_fn((n2, n2), |(i, j)| if j == (i + n) % n2 { 1.0 } else { 0.0 }),
+            );
+            let pe = g.mul(e, posmask).unwrap();
+            let pos = g.sum(pe, &[1], false).unwrap();
+            let bs = g.mul_scalar(s, beta).unwrap();
+            let imp = g.exp(bs).unwrap();
+            let imp = g.mul(imp, negmask).unwrap();
+            let ie = g.mul(imp, e).unwrap();
+            let num = g.sum(ie, &[1], false).unwrap();
+            let den = g.sum(imp, &[1], false).unwrap();
+            let den = g.mul_scalar(den, 1.0 / m).unwrap();
+            let reweight = g.div(num, den).unwrap();
+            let tp = g.mul_scalar(pos, -tau * m).unwrap();
+            let ng = g.add(reweight, tp).unwrap();
+            let ng = g.mul_scalar(ng, 1.0 / (1.0 - tau)).unwrap();
+            let total = g.add(pos, ng).unwrap();
+            let lt = g.log(total).unwrap();
+            let lp = g.log(pos).unwrap();
+            let l = g.sub(lt, lp).unwrap();
+            g.mean_all(l).unwrap()
+        });
         if beta == 0.0 {
             let out_d = debiased(
                 z.view(),
@@ -383,7 +375,7 @@ fn debiased_and_hard_negative_composed() {
                 },
             )
             .unwrap();
-            assert_eq!(out_d, out, "debiased is hard_negative with beta = 0");
+            assert_eq!(out_d, out, "debiased is hcl with beta = 0");
         }
     }
 }

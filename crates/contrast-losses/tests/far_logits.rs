@@ -3,12 +3,10 @@
 //! evaluated in log space, is finite and equal to the formula of `debiased.rs` computed
 //! directly in f64; the analytic gradient matches central differences.
 
-mod strategies;
-
+use contrast_autodiff::gradcheck::strategies::{assert_gradient, two_view};
 use contrast_losses::*;
 use ndarray::{Array2, array};
 use proptest::prelude::*;
-use strategies::*;
 
 /// The debiased / hard-negative loss straight from its definition, no shift (f64, for
 /// logits within +-700), unnormalised rows.
@@ -56,15 +54,15 @@ fn far_negatives_give_the_direct_formula_in_f32_and_f64() {
     for z in &batches {
         let z32 = z.mapv(|x| x as f32);
         for beta in [0.0, 0.5, 1.0] {
-            let config = HardNegativeConfig {
+            let config = HclConfig {
                 temperature: t,
                 tau_plus: tau,
                 beta,
                 normalize: false,
             };
             let expected = reference(z, t, tau, beta);
-            let out64 = hard_negative(z.view(), &config).unwrap();
-            let out32 = hard_negative(z32.view(), &config).unwrap();
+            let out64 = hcl(z.view(), &config).unwrap();
+            let out32 = hcl(z32.view(), &config).unwrap();
             assert!(expected > 10.0, "the case is far from trivial: {expected}");
             assert!(
                 rel(out64.loss, expected) < 1e-12,
@@ -99,17 +97,15 @@ fn far_negatives_gradient_in_f64() {
     // exp(1400) without the shift by -1/T.
     let z: Array2<f64> = array![[20.0, 1.0], [-15.0, 2.0], [19.0, -1.0], [21.0, 0.5]];
     let (t, tau) = (0.2, 0.1);
-    let config = HardNegativeConfig {
+    let config = HclConfig {
         temperature: t,
         tau_plus: tau,
         beta: 1.0,
         normalize: false,
     };
-    let out = hard_negative(z.view(), &config).unwrap();
+    let out = hcl(z.view(), &config).unwrap();
     assert!(out.loss.is_finite() && out.loss > 100.0, "{}", out.loss);
-    assert_gradient("hard_negative far", &z, &out.grad, |v| {
-        hard_negative(v, &config).unwrap().loss
-    });
+    assert_gradient("hcl far", &z, &out.grad, |v| hcl(v, &config).unwrap().loss);
 }
 
 proptest! {
@@ -118,9 +114,9 @@ proptest! {
     /// Unnormalised rows, where the floor is active for some anchors.
     #[test]
     fn unnormalised_gradient(z in two_view(), t in 0.2f64..1.0, tau_plus in 0.0f64..0.3, beta in 0.0f64..2.0) {
-        let cfg = HardNegativeConfig { temperature: t, tau_plus, beta, normalize: false };
-        let out = hard_negative(z.view(), &cfg).unwrap();
+        let cfg = HclConfig { temperature: t, tau_plus, beta, normalize: false };
+        let out = hcl(z.view(), &cfg).unwrap();
         prop_assert!(rel(out.loss, reference(&z, t, tau_plus, beta)) < 1e-10);
-        assert_gradient("hard_negative unnormalised", &z, &out.grad, |v| hard_negative(v, &cfg).unwrap().loss);
+        assert_gradient("hcl unnormalised", &z, &out.grad, |v| hcl(v, &cfg).unwrap().loss);
     }
 }

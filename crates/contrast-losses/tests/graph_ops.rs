@@ -94,9 +94,9 @@ fn every_single_input_loss_as_a_node() {
     check("debiased", &[&z], o.loss, &[&o.grad], |g, v| {
         debiased_op(g, v[0], &DebiasedConfig::default()).unwrap()
     });
-    let o = hard_negative(z.view(), &HardNegativeConfig::default()).unwrap();
-    check("hard_negative", &[&z], o.loss, &[&o.grad], |g, v| {
-        hard_negative_op(g, v[0], &HardNegativeConfig::default()).unwrap()
+    let o = hcl(z.view(), &HclConfig::default()).unwrap();
+    check("hcl", &[&z], o.loss, &[&o.grad], |g, v| {
+        hcl_op(g, v[0], &HclConfig::default()).unwrap()
     });
     let o = uniformity(z.view(), &UniformityConfig::default()).unwrap();
     check("uniformity", &[&z], o.loss, &[&o.grad], |g, v| {

@@ -2,11 +2,11 @@
 //! 1e4, constant columns. Every loss and gradient is finite in f32 and f64, f32 follows
 //! f64, and the exact limits and invariances hold.
 
-mod strategies;
+mod batches;
 
+use batches::extreme_batch;
 use contrast_losses::*;
 use ndarray::{Array2, s};
-use strategies::extreme_batch;
 
 fn max_rel(a: &Array2<f64>, b: &Array2<f64>) -> f64 {
     a.iter()

@@ -4,11 +4,11 @@
 //! a bound (`tau+ = 1 - 1e-12` is 1 in f32) or overflows (a margin of 1e300 in f32).
 //! The same values are accepted in f64, where they are representable.
 
-mod strategies;
+mod batches;
 
+use batches::extreme_batch;
 use contrast_losses::*;
 use ndarray::{Array2, NdFloat};
-use strategies::extreme_batch;
 
 /// A small two-view batch `(6, 4)` in `A`, labels `[0, 0, 1, 1, 2, 2]`.
 fn batch<A: NdFloat>() -> Array2<A> {
@@ -70,12 +70,12 @@ fn with_temperature<A: NdFloat>(t: f64) -> Vec<(&'static str, Result<A>)> {
             .map(|o| o.loss),
         ),
         (
-            "hard_negative",
-            hard_negative(
+            "hcl",
+            hcl(
                 z.view(),
-                &HardNegativeConfig {
+                &HclConfig {
                     temperature: t,
-                    ..HardNegativeConfig::default()
+                    ..HclConfig::default()
                 },
             )
             .map(|o| o.loss),
@@ -145,12 +145,12 @@ fn parameters_that_round_onto_a_bound_or_overflow_in_f32_are_refused() {
     let loss = debiased(batch::<f64>().view(), &config).unwrap().loss;
     assert!(loss.is_finite(), "f64 tau+ = {tau_plus}: {loss}");
 
-    let config = HardNegativeConfig {
+    let config = HclConfig {
         beta: 1e300,
-        ..HardNegativeConfig::default()
+        ..HclConfig::default()
     };
     assert!(matches!(
-        hard_negative(batch::<f32>().view(), &config),
+        hcl(batch::<f32>().view(), &config),
         Err(Error::Parameter { name: "beta", .. })
     ));
 

@@ -1,11 +1,12 @@
 //! Invariances, tiled == dense and extreme numerics (typed errors: `typed_errors.rs`).
 
-mod strategies;
+mod batches;
 
+use batches::extreme_batch;
+use contrast_autodiff::gradcheck::strategies::{embeddings, labelled, two_view, view_pair};
 use contrast_losses::*;
 use ndarray::{Array2, ArrayView2, Axis, s};
 use proptest::prelude::*;
-use strategies::*;
 
 type TwoViewLoss = Box<dyn Fn(ArrayView2<f64>) -> LossGrad<f64>>;
 type LabelLoss = Box<dyn Fn(ArrayView2<f64>, &[usize]) -> LossGrad<f64>>;
@@ -51,10 +52,7 @@ fn two_view_losses() -> Vec<(&'static str, TwoViewLoss)> {
             "debiased",
             Box::new(|z| debiased(z, &DebiasedConfig::default()).unwrap()),
         ),
-        (
-            "hard_negative",
-            Box::new(|z| hard_negative(z, &HardNegativeConfig::default()).unwrap()),
-        ),
+        ("hcl", Box::new(|z| hcl(z, &HclConfig::default()).unwrap())),
         (
             "uniformity",
             Box::new(|z| uniformity(z, &UniformityConfig::default()).unwrap()),
@@ -224,7 +222,7 @@ proptest! {
     /// the row count, with and without normalisation.
     #[test]
     fn tiled_nt_xent_equals_dense(
-        z in (2usize..24, 2usize..9).prop_flat_map(|(n, d)| matrix(2 * n, d)),
+        z in (2usize..24, 2usize..9).prop_flat_map(|(n, d)| embeddings(2 * n, d)),
         rows in 1usize..20, cols in 1usize..20, t in 0.05f64..1.0, normalize: bool,
     ) {
         let cfg = NtXentConfig::new(t).normalize(normalize);
@@ -236,7 +234,7 @@ proptest! {
 
     #[test]
     fn tiled_info_nce_equals_dense(
-        (q, k, neg) in (1usize..20, 0usize..30, 2usize..9).prop_flat_map(|(b, kq, d)| (matrix(b, d), matrix(b, d), matrix(kq, d))),
+        (q, k, neg) in (1usize..20, 0usize..30, 2usize..9).prop_flat_map(|(b, kq, d)| (embeddings(b, d), embeddings(b, d), embeddings(kq, d))),
         rows in 1usize..12, cols in 1usize..12, t in 0.05f64..1.0, in_batch: bool, normalize: bool,
     ) {
         prop_assume!(neg.nrows() > 0 || (in_batch && q.nrows() > 1));
@@ -351,16 +349,16 @@ fn tiny_temperature_and_huge_norms_stay_finite() {
             )
             .unwrap();
             finite("debiased", o.loss as f64, &g(&o.grad));
-            let o = hard_negative(
+            let o = hcl(
                 z,
-                &HardNegativeConfig {
+                &HclConfig {
                     temperature: 0.01,
                     beta: 5.0,
                     ..Default::default()
                 },
             )
             .unwrap();
-            finite("hard_negative", o.loss as f64, &g(&o.grad));
+            finite("hcl", o.loss as f64, &g(&o.grad));
             let o = uniformity(z, &UniformityConfig::default()).unwrap();
             finite("uniformity", o.loss as f64, &g(&o.grad));
             let o = triplet_margin_labels(z, &labels, &LabelTripletConfig::default()).unwrap();

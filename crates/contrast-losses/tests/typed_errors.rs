@@ -2,11 +2,11 @@
 //! embeddings (`Error::NonFinite` naming the input and the first bad entry, in f64 and
 //! f32, whichever input holds it).
 
-mod strategies;
+mod batches;
 
+use batches::extreme_batch;
 use contrast_losses::*;
 use ndarray::{Array2, ArrayView2, NdFloat, s};
-use strategies::extreme_batch;
 
 /// A loss over `inputs` (all the same shape), as a closure returning only the error side.
 type Loss<A> = Box<dyn Fn(&[ArrayView2<A>]) -> Result<()>>;
@@ -56,8 +56,8 @@ fn losses<A: NdFloat>() -> Vec<(Vec<&'static str>, Loss<A>)> {
             Box::new(|x| debiased(x[0], &DebiasedConfig::default()).map(drop)),
         ),
         (
-            vec!["hard_negative z"],
-            Box::new(|x| hard_negative(x[0], &HardNegativeConfig::default()).map(drop)),
+            vec!["hcl z"],
+            Box::new(|x| hcl(x[0], &HclConfig::default()).map(drop)),
         ),
         (
             vec!["contrastive z"],
@@ -302,9 +302,9 @@ fn bad_input_is_a_typed_error() {
         })
     ));
     assert!(matches!(
-        hard_negative(
+        hcl(
             z.view(),
-            &HardNegativeConfig {
+            &HclConfig {
                 beta: -1.0,
                 ..Default::default()
             }

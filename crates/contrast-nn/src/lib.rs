@@ -43,8 +43,6 @@
 //!   gathered rows whose gradient is summed back to its owner, synchronised batch norm,
 //!   the mean of gradients over ranks; `R` ranks compute exactly what one process computes
 //!   on the whole batch (the derivation is in the module).
-//! * [`simclr_step`]: the benchmark SimCLR step of `contrast bench step` (the models of
-//!   `shared/peers/torch_step.py`), with NT-Xent composed from autodiff primitives.
 //!
 //! # Example
 //!
@@ -98,7 +96,7 @@ pub mod ema;
 pub mod encoders;
 pub mod error;
 #[cfg(feature = "gpu")]
-pub mod gpu;
+pub mod gpu_matmul;
 pub mod heads;
 pub mod init;
 pub mod layers;
@@ -106,7 +104,6 @@ pub mod module;
 pub mod optim;
 pub mod param_file;
 pub mod schedule;
-pub mod simclr_step;
 pub mod state;
 
 pub use error::{Error, Result};

@@ -6,7 +6,8 @@
 //! | [`Schedule::WarmupCosine`] | `base t / W` for `t < W`; then `min + (base - min) (1 + cos(pi (t - W) / (T - W))) / 2`, and `min` for `t >= T` |
 //! | [`Schedule::Step`] | `base gamma^floor(t / every)` |
 //!
-//! The warm-up and cosine follow SimCLR (REFERENCES.md, "Warm-up + cosine"); with
+//! The warm-up and cosine follow SimCLR (see docs/references.md, section "Learning-rate
+//! schedules"); with
 //! `min = 0` the rate reaches exactly 0 at `t = T`.
 
 use crate::error::{Error, Result};

@@ -29,7 +29,7 @@ fn shapes(g: &Graph<f32>, m: &dyn Module<f32>) -> Vec<(String, Vec<usize>)> {
 
 #[test]
 fn benchmark_cnn_matches_the_torch_model() {
-    // torch_step.py: Conv2d(1,32,3,p=1)-ReLU-MaxPool2d(2)-Conv2d(32,64,3,p=1)-ReLU-MaxPool2d(2)-Flatten-Linear(3136,128)
+    // scripts/peer_step.py: Conv2d(1,32,3,p=1)-ReLU-MaxPool2d(2)-Conv2d(32,64,3,p=1)-ReLU-MaxPool2d(2)-Flatten-Linear(3136,128)
     let mut g = Graph::new();
     let mut cnn = SmallCnn::new(
         &mut g,

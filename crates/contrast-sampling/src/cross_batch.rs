@@ -47,6 +47,15 @@ impl<A: NdFloat> CrossBatchMemory<A> {
         &self.queue
     }
 
+    /// A memory around a labelled queue (e.g. one rebuilt by [`MemoryQueue::restore`]).
+    /// Fails when the queue stores no labels.
+    pub fn from_queue(queue: MemoryQueue<A>) -> Result<Self> {
+        if queue.negative_labels().is_none() {
+            return Err(Error::Labels("are required by a cross-batch memory"));
+        }
+        Ok(Self { queue })
+    }
+
     fn labels(&self) -> &[usize] {
         self.queue.negative_labels().unwrap_or(&[])
     }

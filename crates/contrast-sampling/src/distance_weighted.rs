@@ -18,9 +18,10 @@
 use ndarray::{Array1, Array2, ArrayView2, NdFloat};
 use rand::Rng;
 
-use crate::error::{Error, Result, invalid};
+use contrast_linalg::{l2_normalize_rows, pairwise_distances};
+
+use crate::error::{Error, Result, check_embeddings, invalid};
 use crate::layout::{PairRule, check_rule_shape};
-use crate::similarity::{check_embeddings, pairwise_distances};
 
 /// Settings of distance-weighted sampling; [`Default`] gives the paper's values.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,7 +142,7 @@ pub fn distance_weighted_negatives<A: NdFloat>(
     }
     let (n, dim) = embeddings.dim();
     check_rule_shape(rule, n, n)?;
-    let dist = pairwise_distances(embeddings, true)?;
+    let dist = pairwise_distances(l2_normalize_rows(embeddings).view());
     let mut out = Array2::zeros((n, per_anchor));
     for anchor in 0..n {
         let p = config

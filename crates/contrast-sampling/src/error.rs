@@ -108,6 +108,17 @@ pub(crate) fn check_finite<A: ndarray::NdFloat>(
     }
 }
 
+/// Checks an embedding matrix: at least one row and one column, every value finite.
+pub(crate) fn check_embeddings<A: ndarray::NdFloat>(
+    what: &'static str,
+    x: ndarray::ArrayView2<'_, A>,
+) -> Result<()> {
+    if x.nrows() == 0 || x.ncols() == 0 {
+        return Err(Error::Empty { what });
+    }
+    check_finite(what, x)
+}
+
 /// Fails with [`Error::LengthMismatch`] unless `got == expected`.
 pub(crate) fn check_len(what: &'static str, expected: usize, got: usize) -> Result<()> {
     if expected == got {

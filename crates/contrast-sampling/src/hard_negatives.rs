@@ -21,9 +21,27 @@
 use ndarray::{Array2, ArrayView2, ArrayViewMut2, Axis, NdFloat, linalg::general_mat_mul, s};
 use rayon::prelude::*;
 
-use crate::error::{Error, Result, invalid};
+use crate::error::{Error, Result, check_embeddings, invalid};
 use crate::layout::{PairRule, check_rule_shape};
-use crate::similarity::{Similarity, check_embeddings, prepare};
+
+/// How two embedding rows are compared when mining.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Similarity {
+    /// Cosine similarity `zn_i . zn_j`, each row L2-normalised first
+    /// ([`contrast_linalg::l2_normalize_rows`]).
+    #[default]
+    Cosine,
+    /// Raw dot product `z_i . z_j` (for embeddings that are already normalised, or logits).
+    Dot,
+}
+
+/// Rows prepared for `similarity`: normalised for cosine, as given for dot.
+fn prepare<A: NdFloat>(x: ArrayView2<'_, A>, similarity: Similarity) -> Array2<A> {
+    match similarity {
+        Similarity::Cosine => contrast_linalg::l2_normalize_rows(x),
+        Similarity::Dot => x.to_owned(),
+    }
+}
 
 /// Settings of the top-k miners.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

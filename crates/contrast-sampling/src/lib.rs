@@ -16,7 +16,6 @@
 //! | [`distance_weighted`] | distance-weighted negative sampling |
 //! | [`triplets`] | all-valid, batch-hard, batch semi-hard, easy-positive miners, margin filters |
 //! | [`sampler`] | per-epoch permutations, class-balanced `P x K` batches |
-//! | [`similarity`] | cosine / dot similarity, pairwise distances |
 //!
 //! ## Conventions
 //!
@@ -26,8 +25,10 @@
 //! - A [`layout::PairRule`] says, for an anchor `i` and a candidate `j`, whether `j` is a
 //!   positive or a negative of `i`; masks are `Array2<bool>` with `mask[[i, j]]` for that
 //!   question. Miners only query the rule, so they never need an `(n, n)` mask.
-//! - Similarity is cosine by default: `s_ij = zn_i . zn_j`, `zn_i = z_i / max(||z_i||, 1e-12)`.
-//!   Triplet miners read unsquared Euclidean distances `d_ij = ||z_i - z_j||`.
+//! - Similarity is cosine by default: `s_ij = zn_i . zn_j`, `zn_i = z_i / max(||z_i||, 1e-12)`
+//!   ([`hard_negatives::Similarity`]). Triplet miners read unsquared Euclidean distances
+//!   `d_ij = ||z_i - z_j||`, e.g. from [`contrast_linalg::pairwise_distances`] (the row
+//!   normalisation and distances of this crate are those of `contrast-linalg`).
 //! - **Ties** are broken by the lower index, in every miner, so each returns one exact set.
 //! - Randomness comes from an `&mut impl rand::Rng`; samplers derive each epoch's stream
 //!   from `(seed, epoch)`.
@@ -70,7 +71,6 @@ pub mod hard_negatives;
 pub mod layout;
 pub mod queue;
 pub mod sampler;
-pub mod similarity;
 pub mod temporal;
 pub mod triplets;
 

@@ -86,6 +86,65 @@ impl<A: NdFloat> MemoryQueue<A> {
         self.labels.as_deref().map(|l| &l[..self.len])
     }
 
+    /// The storage row the next key goes to (once full, the row of the oldest key). With
+    /// [`MemoryQueue::keys_oldest_first`] it is all [`MemoryQueue::restore`] needs to rebuild
+    /// the queue row for row.
+    pub fn next_row(&self) -> usize {
+        self.head
+    }
+
+    /// A queue of `capacity` rows rebuilt from its keys oldest first (`(len, dim)`), their
+    /// labels (for a queue that stores labels) and its [`MemoryQueue::next_row`]: every key
+    /// lands in the storage row it had, so a loss that sums over
+    /// [`MemoryQueue::negatives`] adds in the same order as before (a resumed run matches
+    /// an uninterrupted one bit for bit). Fails on more keys than `capacity`, labels of
+    /// another length, non-finite keys, or a `next_row` that no queue of that length has
+    /// (before the queue is full it equals the length).
+    pub fn restore(
+        capacity: usize,
+        keys_oldest_first: ArrayView2<'_, A>,
+        labels: Option<&[usize]>,
+        next_row: usize,
+    ) -> Result<Self> {
+        let mut queue = match labels {
+            Some(_) => Self::with_labels(capacity, keys_oldest_first.ncols())?,
+            None => Self::new(capacity, keys_oldest_first.ncols())?,
+        };
+        let len = keys_oldest_first.nrows();
+        if len > capacity {
+            return Err(invalid(
+                "restored keys",
+                len,
+                "must not exceed the queue's capacity",
+            ));
+        }
+        let head_ok = if len < capacity {
+            next_row == len
+        } else {
+            next_row < capacity
+        };
+        if !head_ok {
+            return Err(invalid(
+                "next_row",
+                next_row,
+                "must equal the number of keys before the queue is full, and be below the capacity after",
+            ));
+        }
+        queue.check_batch(keys_oldest_first, labels)?;
+        // Oldest first from the oldest key's row: `next_row` once full, 0 before.
+        let start = if len == capacity { next_row } else { 0 };
+        for (i, key) in keys_oldest_first.outer_iter().enumerate() {
+            let row = (start + i) % capacity;
+            queue.keys.row_mut(row).assign(&key);
+            if let (Some(stored), Some(given)) = (queue.labels.as_mut(), labels) {
+                stored[row] = given[i];
+            }
+        }
+        queue.len = len;
+        queue.head = next_row % capacity;
+        Ok(queue)
+    }
+
     /// Storage rows from oldest to newest.
     fn fifo_rows(&self) -> Vec<usize> {
         let start = if self.is_full() { self.head } else { 0 };

@@ -1,7 +1,7 @@
 //! Triplet miners: index triplets `(anchor, positive, negative)` for a triplet loss.
 //!
 //! All miners read a precomputed `(n, n)` distance matrix `d` (e.g. from
-//! [`crate::similarity::pairwise_distances`]) and a [`PairRule`] saying which rows are
+//! [`contrast_linalg::pairwise_distances`]) and a [`PairRule`] saying which rows are
 //! positives and negatives of each other ([`crate::layout::Labelled`] for class labels).
 //!
 //! | miner | triplets |

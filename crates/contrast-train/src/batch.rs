@@ -4,13 +4,15 @@
 //! view has `N` rows) and per-sample facts the losses may need: class labels (SupCon,
 //! triplet), instance ids (the dataset index: two rows with the same id are the same sample,
 //! never each other's negatives), and an optional conditioning matrix (the temporal recipe's
-//! actions). Images and frame stacks are NCHW arrays; token bags come with text.
+//! actions). Images and frame stacks are NCHW arrays; text is token bags (hashed n-gram ids
+//! of each sentence, CSR layout).
 //!
 //! The cached-gradient step cuts a batch into chunks of samples and data-parallel training
 //! gives every rank a shard: both are [`Batch::samples`] of the same batch.
 
 use std::ops::Range;
 
+use contrast_text::TokenBags;
 use ndarray::{Array2, Array4, Axis, s};
 
 use crate::error::{Error, Result};
@@ -20,6 +22,8 @@ use crate::error::{Error, Result};
 pub enum Input {
     /// Images or frame stacks, `(N, C, H, W)`, values in `[0, 1]`.
     Images(Array4<f32>),
+    /// Sentences as bags of feature ids, one bag per sample.
+    Bags(TokenBags),
 }
 
 impl Input {
@@ -27,6 +31,7 @@ impl Input {
     pub fn len(&self) -> usize {
         match self {
             Input::Images(x) => x.shape()[0],
+            Input::Bags(b) => b.len(),
         }
     }
 
@@ -39,6 +44,9 @@ impl Input {
     pub fn samples(&self, range: Range<usize>) -> Input {
         match self {
             Input::Images(x) => Input::Images(x.slice(s![range, .., .., ..]).to_owned()),
+            Input::Bags(b) => Input::Bags(TokenBags::from_bags(
+                range.map(|i| b.bag(i)).collect::<Vec<_>>(),
+            )),
         }
     }
 
@@ -48,15 +56,30 @@ impl Input {
     /// # Errors
     /// [`Error::Config`] when the parts differ in kind or in shape.
     pub fn concat(parts: &[&Input]) -> Result<Input> {
-        let images: Vec<_> = parts
-            .iter()
-            .map(|p| match p {
-                Input::Images(x) => x.view(),
-            })
-            .collect();
-        let x = ndarray::concatenate(Axis(0), &images)
-            .map_err(|e| Error::Config(format!("views of different shapes: {e}")))?;
-        Ok(Input::Images(x))
+        match parts.first() {
+            Some(Input::Bags(_)) => {
+                let mut bags = Vec::new();
+                for part in parts {
+                    let Input::Bags(b) = part else {
+                        return Err(Error::Config("views of different kinds".into()));
+                    };
+                    bags.extend(b.iter());
+                }
+                Ok(Input::Bags(TokenBags::from_bags(bags)))
+            }
+            _ => {
+                let mut images = Vec::new();
+                for part in parts {
+                    let Input::Images(x) = part else {
+                        return Err(Error::Config("views of different kinds".into()));
+                    };
+                    images.push(x.view());
+                }
+                let x = ndarray::concatenate(Axis(0), &images)
+                    .map_err(|e| Error::Config(format!("views of different shapes: {e}")))?;
+                Ok(Input::Images(x))
+            }
+        }
     }
 }
 
@@ -150,7 +173,9 @@ mod tests {
         assert_eq!(part.labels, vec![1, 2]);
         assert_eq!(part.ids, vec![11, 12]);
         assert_eq!(part.context.unwrap().row(0).to_vec(), vec![2.0, 3.0]);
-        let Input::Images(v1) = &part.views[1];
+        let Input::Images(v1) = &part.views[1] else {
+            panic!("images")
+        };
         assert_eq!(v1[[0, 0, 0, 0]], 104.0);
         assert_eq!(v1.shape(), &[2, 1, 2, 2]);
     }
@@ -160,11 +185,41 @@ mod tests {
         let b = batch(3);
         let both = Input::concat(&[&b.views[0], &b.views[1]]).unwrap();
         assert_eq!(both.len(), 6);
-        let Input::Images(x) = &both;
+        let Input::Images(x) = &both else {
+            panic!("images")
+        };
         assert_eq!(x[[3, 0, 0, 0]], 100.0);
         let odd = Input::Images(Array4::zeros((2, 1, 3, 3)));
         let e = Input::concat(&[&b.views[0], &odd]).unwrap_err();
         assert!(e.to_string().contains("different shapes"), "{e}");
+    }
+
+    #[test]
+    fn bags_are_cut_and_concatenated_bag_by_bag() {
+        let bags = TokenBags::from_bags([vec![1, 2], vec![], vec![3], vec![4, 5, 6]]);
+        let b = Batch {
+            views: vec![Input::Bags(bags.clone()), Input::Bags(bags)],
+            labels: vec![0; 4],
+            ids: (0..4).collect(),
+            context: None,
+        };
+        let part = b.samples(1..4);
+        let Input::Bags(cut) = &part.views[0] else {
+            panic!("bags")
+        };
+        assert_eq!(
+            cut.iter().collect::<Vec<_>>(),
+            vec![&[][..], &[3], &[4, 5, 6]]
+        );
+        let both = Input::concat(&[&part.views[0], &b.views[1]]).unwrap();
+        assert_eq!(both.len(), 7);
+        let Input::Bags(all) = &both else {
+            panic!("bags")
+        };
+        assert_eq!(all.bag(3), &[1, 2]);
+        let images = Input::Images(Array4::zeros((1, 1, 1, 1)));
+        let e = Input::concat(&[&part.views[0], &images]).unwrap_err();
+        assert!(e.to_string().contains("different kinds"), "{e}");
     }
 
     #[test]

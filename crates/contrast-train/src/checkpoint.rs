@@ -3,8 +3,9 @@
 //!
 //! Tensors: the model's parameters and batch-norm statistics under their dotted names
 //! (`encoder.net.0.weight`, `head.layers.1.running_mean`, ...), the optimizer's state under
-//! `optimizer.`, MoCo's key encoder under `key.` and its queue as `queue.keys`, BYOL's target
-//! network under `target.`.
+//! `optimizer.`, MoCo's key encoder under `key.`, BYOL's target network under `target.`, and
+//! a queue or cross-batch memory of negatives under `queue.` or `xbm.` (see
+//! [`crate::negatives::Memory::state`]).
 //! Metadata: the number of finished epochs and steps, the number of ranks that trained it (a
 //! data-parallel run resumes on as many), and the configuration as TOML.
 //! Since every random stream is keyed by `(seed, epoch, ...)`, nothing else is needed for
@@ -22,7 +23,6 @@ use contrast_nn::state::{check_names_and_shapes, strip_prefix, with_prefix};
 
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
-use crate::recipes::Recipe;
 use crate::trainer::Trainer;
 
 /// File name of the checkpoint inside a run folder.
@@ -44,8 +44,8 @@ pub fn save(path: &Path, trainer: &Trainer, epochs: usize) -> Result<()> {
     if let Some((prefix, momentum)) = trainer.recipe.momentum_model() {
         state.extend(with_prefix(prefix, state_dict(&trainer.g, momentum)));
     }
-    if let Recipe::Moco(moco) = &trainer.recipe {
-        state.insert("queue.keys".into(), moco.queue_keys().into_dyn());
+    if let Some(memory) = trainer.recipe.memory() {
+        state.extend(memory.state());
     }
     let metadata = HashMap::from([
         ("epochs".to_string(), epochs.to_string()),
@@ -96,9 +96,15 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
     let optimizer_state = strip_prefix("optimizer", &state);
     let momentum_prefix = trainer.recipe.momentum_model().map(|(prefix, _)| prefix);
     let momentum_state = momentum_prefix.map(|prefix| strip_prefix(prefix, &state));
-    let queue = state.remove("queue.keys");
+    // Rebuilt aside (the one fallible change), swapped in once everything else passed.
+    let memory = match trainer.recipe.memory() {
+        Some(memory) => Some(memory.restored(&state)?),
+        None => None,
+    };
     state.retain(|k, _| {
         !k.starts_with("optimizer.")
+            && !k.starts_with("queue.")
+            && !k.starts_with("xbm.")
             && momentum_prefix.is_none_or(|p| !k.starts_with(&format!("{p}.")))
     });
 
@@ -113,12 +119,6 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
     {
         check_names_and_shapes(&expected_shapes(&trainer.g, momentum), momentum_state)?;
     }
-    // The one fallible change, made first: the queue is rebuilt whole or not at all.
-    if let Recipe::Moco(moco) = &mut trainer.recipe {
-        let keys = queue.ok_or_else(|| missing(path, "queue.keys"))?;
-        moco.restore_queue(keys)?;
-    }
-
     // Changes, each already checked.
     load_state_dict(&mut trainer.g, &mut trainer.model, &state)?;
     trainer.optimizer = optimizer;
@@ -126,6 +126,9 @@ pub fn load(path: &Path, trainer: &mut Trainer) -> Result<Progress> {
         (trainer.recipe.momentum_model_mut(), &momentum_state)
     {
         load_state_dict(&mut trainer.g, momentum, momentum_state)?;
+    }
+    if let (Some(slot), Some(memory)) = (trainer.recipe.memory_mut(), memory) {
+        *slot = memory;
     }
     trainer.steps_done = progress.steps;
     Ok(progress)

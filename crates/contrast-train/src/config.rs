@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::augmentation::ViewSpec;
 use crate::error::{Error, Result};
+use crate::loss_choice::LossChoice;
+use crate::negatives::{Duplicates, Negatives, Sampling};
 
 /// Which contrastive recipe trains the encoder.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +36,9 @@ pub enum Method {
     /// Temporal contrast on trajectories (`cartpole`, `mountaincar`): InfoNCE between a
     /// prediction from observation t and the actions, and observation t + k (CPC, CURL, ATC).
     Temporal,
+    /// Pairs that mean the same (a translation, a paraphrase): symmetric InfoNCE over
+    /// in-batch negatives in both directions, as CLIP (Radford et al. 2021).
+    Pairs,
 }
 
 impl Method {
@@ -45,6 +51,7 @@ impl Method {
             Method::Triplet => "triplet",
             Method::Byol => "byol",
             Method::Temporal => "temporal",
+            Method::Pairs => "pairs",
         }
     }
 }
@@ -153,7 +160,7 @@ pub struct TrainConfig {
     pub warmup_epochs: usize,
     /// Output width of the projection head.
     pub projection_dim: usize,
-    /// MoCo: number of keys in the queue.
+    /// MoCo, and `negatives = "queue"` or `"xbm"`: rows the memory holds.
     pub queue_size: usize,
     /// MoCo: momentum of the key encoder.
     pub moco_momentum: f32,
@@ -175,6 +182,43 @@ pub struct TrainConfig {
     pub probe_epochs: usize,
     /// Write a checkpoint every this many epochs.
     pub checkpoint_every: usize,
+
+    // --- Loss, negatives and views as choices (see `crate::recipes` for which recipe takes which) ---
+    /// The loss, a `[loss]` table (`name` and that loss's parameters, see
+    /// [`crate::loss_choice`]); absent: the recipe's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub loss: Option<LossChoice>,
+    /// Where the negatives come from (see [`crate::negatives`]); absent: the recipe's own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub negatives: Option<Negatives>,
+    /// `negatives = "hardest"`: negatives kept per anchor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hardest_k: Option<usize>,
+    /// How batches are drawn: a shuffle per epoch, or with replacement.
+    pub sampling: Sampling,
+    /// Two copies of one sample in a batch: kept as negatives, avoided, or masked.
+    pub duplicates: Duplicates,
+    /// Views per sample: `"2"`, or `"2+k"` for k small crops (multi-crop).
+    pub views: ViewSpec,
+    /// Side of the small crops; absent: 3/7 of the image side for encoders that take any
+    /// size, the full side otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub small_crop_size: Option<usize>,
+
+    // Sentence embeddings from pairs (`--method pairs`, text datasets; see `tasks::text`).
+    /// Pairs: learn the temperature as CLIP does (a log-scale parameter started at
+    /// `temperature`, clamped to `0.01 <= T <= 1` after every step).
+    pub learnable_temperature: bool,
+    /// Text: two token views (word deletion, span mask) of each sentence as the positive
+    /// pair instead of the sentence's partner (text without pairs).
+    pub unsupervised: bool,
+    /// Text: thin each side of a training pair by the same word-dropping views (a
+    /// regulariser against memorising the pairs).
+    pub augment_pairs: bool,
+    /// Text: hash buckets of the featuriser, the rows of the embedding table.
+    pub buckets: u32,
+    /// Text: widths of the bag encoder, `[embedding, hidden..., features]`.
+    pub text_dims: Vec<usize>,
     // Cached-gradient steps (see `crate::cached`).
     /// Samples encoded at a time in a cached-gradient step (batches larger than memory, the
     /// same gradient; batch norm normalises each chunk by its own statistics); unset: the
@@ -246,6 +290,18 @@ impl Default for TrainConfig {
             eval_every: 5,
             probe_epochs: 100,
             checkpoint_every: 1,
+            loss: None,
+            negatives: None,
+            hardest_k: None,
+            sampling: Sampling::Shuffle,
+            duplicates: Duplicates::Keep,
+            views: ViewSpec::default(),
+            small_crop_size: None,
+            learnable_temperature: false,
+            unsupervised: false,
+            augment_pairs: false,
+            buckets: contrast_text::DEFAULT_BUCKETS,
+            text_dims: vec![256, 256, 128],
             chunk_size: None,
             horizon: None,
             frame_stack: None,
@@ -264,15 +320,19 @@ pub fn is_trajectory_dataset(dataset: &str) -> bool {
 }
 
 impl TrainConfig {
-    /// The defaults for `dataset`: [`TrainConfig::default`] for images; for trajectories
-    /// (`cartpole`, `mountaincar`) the temporal recipe with its own budget: the strided CNN,
-    /// InfoNCE at T = 0.1, every temporal setting written out (see the README's temporal
-    /// section for what it gives).
+    /// The defaults for `dataset`: [`TrainConfig::default`] for images; for text datasets
+    /// (`bible:A-B`, `bible-slice:A-B`, `pairs:PATH`) the pairs recipe with its own budget
+    /// ([`crate::tasks::text::defaults`]); for trajectories (`cartpole`, `mountaincar`) the
+    /// temporal recipe with its own budget: the strided CNN, InfoNCE at T = 0.1, every
+    /// temporal setting written out (see the README's temporal section for what it gives).
     pub fn for_dataset(dataset: &str) -> Self {
         let base = Self {
             dataset: dataset.to_string(),
             ..Self::default()
         };
+        if crate::tasks::text::is_text_dataset(dataset) {
+            return crate::tasks::text::defaults(base);
+        }
         if !is_trajectory_dataset(dataset) {
             return base;
         }
@@ -315,17 +375,19 @@ impl TrainConfig {
 
     /// Parses a TOML document over `base`: the document's keys replace base's values.
     pub fn from_toml_over(base: &Self, text: &str) -> Result<Self> {
+        // A `[loss]` table is checked first, so that a parameter of another loss is named
+        // with the loss it belongs to rather than as a bare unknown field.
+        if let Ok(table) = text.parse::<toml::Table>()
+            && let Some(toml::Value::Table(loss)) = table.get("loss")
+        {
+            LossChoice::from_table(loss.clone())?;
+        }
         // Parsed alone first, so that unknown keys and wrong types are reported by name.
         let _: Self = toml::from_str(text).map_err(|e| Error::Config(e.to_string()))?;
         let mut merged = toml::Table::try_from(base).expect("every field serialises");
         let document: toml::Table = text.parse().map_err(|e| Error::Config(format!("{e}")))?;
         merged.extend(document);
         merged.try_into().map_err(|e| Error::Config(e.to_string()))
-    }
-
-    /// Reads and parses a TOML file.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        Self::from_file_over(&Self::default(), path)
     }
 
     /// Reads and parses a TOML file over `base` (see [`TrainConfig::from_toml_over`]).
@@ -338,6 +400,11 @@ impl TrainConfig {
             Error::Config(msg) => Error::Config(format!("{}: {msg}", path.display())),
             other => other,
         })
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        Self::from_file_over(&Self::default(), path)
     }
 
     /// The configuration as a TOML document.
@@ -417,12 +484,29 @@ impl TrainConfig {
         if self.eval_every == 0 || self.checkpoint_every == 0 {
             return bad("eval_every and checkpoint_every must be at least 1".into());
         }
+        if self.buckets == 0 || self.text_dims.is_empty() || self.text_dims.contains(&0) {
+            return bad(format!(
+                "buckets ({}) and every entry of text_dims ({:?}) must be at least 1",
+                self.buckets, self.text_dims
+            ));
+        }
+        if self.learnable_temperature && self.method != Method::Pairs {
+            return bad("learnable_temperature applies to --method pairs only".into());
+        }
+        if self.learnable_temperature && !(0.01..=1.0).contains(&self.temperature) {
+            return bad(format!(
+                "temperature must start in [0.01, 1] when learnable (CLIP's clamp), got {}",
+                self.temperature
+            ));
+        }
         if self.chunk_size == Some(0) {
             return bad(
                 "chunk_size must be at least 1 (leave it out for whole-batch steps)".into(),
             );
         }
-        self.validate_temporal()
+        self.validate_temporal()?;
+        // The loss, the negatives and the views, against the recipe's table.
+        crate::recipes::check_choices(self)
     }
 
     /// The temporal recipe and trajectory data go together; its settings are its alone.
@@ -437,7 +521,7 @@ impl TrainConfig {
                     format!("method = {method}"),
                     format!(
                         "the temporal recipe trains on trajectories (cartpole, mountaincar), \
-                         and {dataset} is an image dataset"
+                         and {dataset} holds none"
                     ),
                 );
             }
@@ -471,6 +555,12 @@ impl TrainConfig {
                 );
             }
             return Ok(());
+        }
+        if self.sampling != Sampling::Shuffle || self.duplicates != Duplicates::Keep {
+            return not_applicable(
+                "sampling = \"replacement\"".into(),
+                "temporal batches are shuffled windows of time steps (see window)".into(),
+            );
         }
         let t = self.temporal();
         if t.frame_stack == 0 {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use contrast_autodiff::MatmulBackend;
 use contrast_gpu::GpuContext;
-use contrast_nn::gpu::GpuMatmul;
+use contrast_nn::gpu_matmul::GpuMatmul;
 
 use crate::config::Device;
 use crate::error::Result;

@@ -92,6 +92,9 @@ pub enum Error {
     /// stack of 0 and a horizon longer than every episode).
     #[error(transparent)]
     Env(#[from] contrast_env::Error),
+    /// Text data (pairs, Bible modules, features) could not be loaded.
+    #[error(transparent)]
+    Text(#[from] contrast_text::Error),
     /// An augmentation failed.
     #[error(transparent)]
     Augment(#[from] contrast_augment::Error),

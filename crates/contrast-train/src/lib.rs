@@ -13,6 +13,10 @@
 //! - **Triplet**: P x K batches, batch-hard mining, `max(d(a,p) - d(a,n) + margin, 0)`.
 //! - **BYOL** (the non-contrastive comparison, no negatives): a predictor `q` regresses a
 //!   momentum target's projection of the other view, `2 - 2 cos(q(z_1), z'_2)`, symmetrised.
+//! - **Pairs** (text: a sentence and its translation or paraphrase): CLIP's symmetric InfoNCE,
+//!   `(InfoNCE(z_l -> z_r) + InfoNCE(z_r -> z_l)) / 2` over in-batch negatives, optionally
+//!   with a learnable, clamped temperature; evaluated by retrieving each held-out sentence's
+//!   partner ([`tasks::text`]).
 //!
 //! The optimizer is AdamW (or SGD with momentum, or LARS) with linear warm-up then cosine
 //! decay of the learning rate.
@@ -27,7 +31,9 @@
 //!   backward -> step`.
 //! - [`batch`], [`source`]: what a batch holds (views of any kind of input, labels, instance
 //!   ids) and where batches come from.
-//! - [`recipes`]: one short file per method, each split into `encode` and `loss`.
+//! - [`recipes`]: one short file per method, each split into `encode` and `loss`; its table
+//!   says which loss ([`loss_choice`]), negatives ([`negatives`]) and views each takes.
+//! - [`compare`]: several configurations on one budget and seeds, one table.
 //! - [`cached`]: cached-gradient steps (`chunk_size`): batches larger than memory, encoded in
 //!   chunks, with the whole batch's gradient.
 //! - [`tasks`]: what differs between kinds of data (images, ...): the data, the encoder's
@@ -52,14 +58,18 @@ pub mod augmentation;
 pub mod batch;
 pub mod cached;
 pub mod checkpoint;
+pub mod compare;
 pub mod config;
 pub mod device;
 pub mod distributed;
 pub mod error;
 pub mod eval;
 mod guard;
+pub mod loss_choice;
+pub mod loss_params;
 pub mod metrics;
 pub mod model;
+pub mod negatives;
 pub mod npy;
 pub mod optimizer;
 pub mod plot;

@@ -3,22 +3,31 @@
 //! representation better taken before it). BYOL's online network adds a predictor after the
 //! head; its target network is the same encoder + head without one.
 //!
+//! Text (bags of hashed n-gram ids) goes through a [`BagEncoder`] (embedding bag -> MLP,
+//! `config.text_dims`) whose table gets row-sparse gradients: the optimizer updates only the
+//! rows a step used. The pairs recipe with a learnable temperature adds CLIP's log-scale
+//! parameter `logit_scale` (`t`, `T = exp(-t)`).
+//!
 //! The temporal recipe has no head (its loss compares encoder features, as CURL's and ATC's
 //! small encoders do) and its predictor reads the features and the actions:
 //! `concat(z_t, actions) -> Linear(f + c, 256) -> ReLU -> Linear(256, f)`.
 
-use contrast_autodiff::{Graph, Var};
+use contrast_autodiff::{BagMode, Bags, Graph, Var};
 use contrast_nn::Module;
 use contrast_nn::encoders::{
-    Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig, StridedCnn, StridedCnnConfig,
+    BagEncoder, BagEncoderConfig, Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig,
+    StridedCnn, StridedCnnConfig,
 };
 use contrast_nn::heads::ProjectionHead;
 use contrast_nn::layers::Activation;
+use contrast_nn::optim::ParamKind;
 use rand::Rng;
 
 use crate::batch::Input;
 use crate::config::{EncoderKind, Method, TrainConfig};
 use crate::error::{Error, Result};
+use crate::loss_params::LossParams;
+use crate::recipes::loss_of;
 use crate::tasks::InputSpec;
 
 /// Width of the encoder features for the MLP and CNN encoders.
@@ -28,13 +37,38 @@ const RESNET_WIDTH: f64 = 0.25;
 /// Hidden width of the temporal predictor.
 const TEMPORAL_PREDICTOR_HIDDEN: usize = 256;
 
-/// Encoder + projection head (+ a predictor: BYOL's, or the temporal recipe's); parameter
-/// names `encoder.*`, `head.*` and `predictor.*`.
+/// Encoder + projection head (+ a predictor: BYOL's, or the temporal recipe's; + a loss's
+/// learned scalars); parameter names `encoder.*`, `head.*`, `predictor.*` and `loss.*` (and `logit_scale` for a
+/// learnable temperature).
 pub struct ContrastModel {
-    encoder: Box<dyn Module<f32>>,
+    encoder: Encoder,
     head: Option<ProjectionHead<f32>>,
     predictor: Option<Box<dyn Module<f32>>>,
+    loss: Option<LossParams>,
+    logit_scale: Option<Var>,
     feature_dim: usize,
+}
+
+/// An encoder of tensors (images, frame stacks) or of bags of ids (text).
+enum Encoder {
+    Tensor(Box<dyn Module<f32>>),
+    Bags(BagEncoder<f32>),
+}
+
+impl Encoder {
+    fn module(&self) -> &dyn Module<f32> {
+        match self {
+            Encoder::Tensor(m) => m.as_ref(),
+            Encoder::Bags(m) => m,
+        }
+    }
+
+    fn module_mut(&mut self) -> &mut dyn Module<f32> {
+        match self {
+            Encoder::Tensor(m) => m.as_mut(),
+            Encoder::Bags(m) => m,
+        }
+    }
 }
 
 impl ContrastModel {
@@ -68,6 +102,11 @@ impl ContrastModel {
             }
             _ => {}
         }
+        model.loss = loss_of(config).and_then(|loss| LossParams::new(g, &loss));
+        if config.learnable_temperature {
+            let t = (1.0 / config.temperature).ln();
+            model.logit_scale = Some(g.param(ndarray::arr1(&[t]).into_dyn()));
+        }
         Ok(model)
     }
 
@@ -79,55 +118,20 @@ impl ContrastModel {
         input: &InputSpec,
         rng: &mut impl Rng,
     ) -> Result<Self> {
-        let (channels, height, width) = input.shape().dims();
-        let (encoder, feature_dim): (Box<dyn Module<f32>>, usize) = match config.encoder {
-            EncoderKind::Mlp => {
-                let mlp = Mlp::new(
-                    g,
-                    &MlpConfig::relu(&[channels * height * width, 512, FEATURES]),
-                    rng,
-                )?;
-                let out = mlp.out_features();
-                (Box::new(mlp), out)
+        let (encoder, feature_dim) = match input {
+            InputSpec::Images(shape) | InputSpec::FrameStacks { shape, .. } => {
+                let (encoder, dim) = image_encoder(g, config, shape.dims(), rng)?;
+                (Encoder::Tensor(encoder), dim)
             }
-            EncoderKind::Cnn if height != width => {
-                return Err(Error::NotApplicable {
-                    setting: "encoder = cnn".into(),
-                    reason: format!(
-                        "the small CNN takes square images and these are {height} x {width}; \
-                         use --encoder strided (or mlp)"
-                    ),
-                });
-            }
-            EncoderKind::Cnn => {
-                let cnn_config = SmallCnnConfig {
-                    in_channels: channels,
-                    image_side: height.min(width),
-                    channels: vec![32, 64],
-                    out_dim: Some(FEATURES),
-                    batch_norm: true,
+            InputSpec::Bags { buckets } => {
+                let bag_config = BagEncoderConfig {
+                    buckets: *buckets,
+                    dims: config.text_dims.clone(),
+                    mode: BagMode::Mean,
                 };
-                let cnn = SmallCnn::new(g, &cnn_config, rng)?;
-                let out = cnn.out_features();
-                (Box::new(cnn), out)
-            }
-            EncoderKind::Resnet18 => {
-                let resnet_config = ResNetConfig {
-                    in_channels: channels,
-                    ..ResNetConfig::resnet18(RESNET_WIDTH)
-                };
-                let resnet = ResNet::new(g, &resnet_config, rng)?;
-                let out = resnet.out_features();
-                (Box::new(resnet), out)
-            }
-            EncoderKind::Strided => {
-                let cnn = StridedCnn::new(
-                    g,
-                    &StridedCnnConfig::frame_stack(channels, height, width),
-                    rng,
-                )?;
-                let out = cnn.out_features();
-                (Box::new(cnn), out)
+                let encoder = BagEncoder::new(g, &bag_config, rng)?;
+                let dim = encoder.out_features();
+                (Encoder::Bags(encoder), dim)
             }
         };
         let head = match config.method {
@@ -144,8 +148,15 @@ impl ContrastModel {
             encoder,
             head,
             predictor: None,
+            loss: None,
+            logit_scale: None,
             feature_dim,
         })
+    }
+
+    /// The log-scale parameter `t` of a learnable temperature (`T = exp(-t)`), shape `[1]`.
+    pub fn logit_scale(&self) -> Option<Var> {
+        self.logit_scale
     }
 
     /// The predictor applied to `z` (BYOL: projections; temporal: features and actions).
@@ -164,12 +175,17 @@ impl ContrastModel {
         self.predictor.is_some()
     }
 
-    /// The parameters of encoder and head, without the predictor's: the ones a momentum copy
-    /// follows.
+    /// The parameters of encoder and head, without the predictor's or the loss's: the ones
+    /// a momentum copy follows.
     pub fn backbone_params(&self) -> Vec<contrast_nn::NamedParam> {
         let mut params = self.named_params();
-        params.retain(|p| !p.name.starts_with("predictor."));
+        params.retain(|p| !p.name.starts_with("predictor.") && !p.name.starts_with("loss."));
         params
+    }
+
+    /// The loss's learned scalars (SigLIP's log-scale and bias), if the loss has any.
+    pub fn loss_params(&self) -> Option<&LossParams> {
+        self.loss.as_ref()
     }
 
     /// Width of the encoder features (what kNN and the linear probe see).
@@ -177,13 +193,28 @@ impl ContrastModel {
         self.feature_dim
     }
 
+    /// Width of the projection head's output (what the losses see); the feature width for a
+    /// model without a head.
+    pub fn projection_dim(&self) -> usize {
+        self.head
+            .as_ref()
+            .map_or(self.feature_dim, |head| head.out_features())
+    }
+
     /// The encoder alone: `N` samples -> `(N, feature_dim)` (what evaluation sees).
     pub fn features(&mut self, g: &mut Graph<f32>, x: &Input) -> Result<Var> {
-        match x {
-            Input::Images(images) => {
+        match (x, &mut self.encoder) {
+            (Input::Images(images), Encoder::Tensor(encoder)) => {
                 let x = g.input(images.clone().into_dyn());
-                Ok(self.encoder.forward(g, x)?)
+                Ok(encoder.forward(g, x)?)
             }
+            (Input::Bags(bags), Encoder::Bags(encoder)) => {
+                let bags = Bags::from_csr(bags.ids.clone(), bags.offsets.clone())?;
+                Ok(encoder.forward_bags(g, &bags)?)
+            }
+            _ => Err(Error::Config(
+                "the input's kind (images or token bags) differs from the encoder's".into(),
+            )),
         }
     }
 
@@ -198,35 +229,109 @@ impl ContrastModel {
     }
 }
 
+/// The image encoder named in `config` for `(channels, height, width)` inputs, with its
+/// feature width.
+fn image_encoder(
+    g: &mut Graph<f32>,
+    config: &TrainConfig,
+    (channels, height, width): (usize, usize, usize),
+    rng: &mut impl Rng,
+) -> Result<(Box<dyn Module<f32>>, usize)> {
+    Ok(match config.encoder {
+        EncoderKind::Mlp => {
+            let mlp = Mlp::new(
+                g,
+                &MlpConfig::relu(&[channels * height * width, 512, FEATURES]),
+                rng,
+            )?;
+            let out = mlp.out_features();
+            (Box::new(mlp), out)
+        }
+        EncoderKind::Cnn if height != width => {
+            return Err(Error::NotApplicable {
+                setting: "encoder = cnn".into(),
+                reason: format!(
+                    "the small CNN takes square images and these are {height} x {width}; \
+                     use --encoder strided (or mlp)"
+                ),
+            });
+        }
+        EncoderKind::Cnn => {
+            let cnn_config = SmallCnnConfig {
+                in_channels: channels,
+                image_side: height.min(width),
+                channels: vec![32, 64],
+                out_dim: Some(FEATURES),
+                batch_norm: true,
+            };
+            let cnn = SmallCnn::new(g, &cnn_config, rng)?;
+            let out = cnn.out_features();
+            (Box::new(cnn), out)
+        }
+        EncoderKind::Resnet18 => {
+            let resnet_config = ResNetConfig {
+                in_channels: channels,
+                ..ResNetConfig::resnet18(RESNET_WIDTH)
+            };
+            let resnet = ResNet::new(g, &resnet_config, rng)?;
+            let out = resnet.out_features();
+            (Box::new(resnet), out)
+        }
+        EncoderKind::Strided => {
+            let cnn = StridedCnn::new(
+                g,
+                &StridedCnnConfig::frame_stack(channels, height, width),
+                rng,
+            )?;
+            let out = cnn.out_features();
+            (Box::new(cnn), out)
+        }
+    })
+}
+
 impl Module<f32> for ContrastModel {
     fn forward(&mut self, g: &mut Graph<f32>, x: Var) -> contrast_nn::Result<Var> {
-        let h = self.encoder.forward(g, x)?;
+        let h = self.encoder.module_mut().forward(g, x)?;
         match &mut self.head {
             Some(head) => head.forward(g, h),
             None => Ok(h),
         }
     }
 
+    fn own_params(&self) -> Vec<(&'static str, Var, ParamKind)> {
+        // A scale, not a weight: no weight decay.
+        self.logit_scale
+            .map(|t| ("logit_scale", t, ParamKind::Norm))
+            .into_iter()
+            .collect()
+    }
+
     fn children(&self) -> Vec<(String, &dyn Module<f32>)> {
         let mut children: Vec<(String, &dyn Module<f32>)> =
-            vec![("encoder".into(), self.encoder.as_ref())];
+            vec![("encoder".into(), self.encoder.module())];
         if let Some(head) = &self.head {
             children.push(("head".into(), head));
         }
         if let Some(p) = &self.predictor {
             children.push(("predictor".into(), p.as_ref()));
         }
+        if let Some(l) = &self.loss {
+            children.push(("loss".into(), l));
+        }
         children
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<f32>)> {
         let mut children: Vec<(String, &mut dyn Module<f32>)> =
-            vec![("encoder".into(), self.encoder.as_mut())];
+            vec![("encoder".into(), self.encoder.module_mut())];
         if let Some(head) = &mut self.head {
             children.push(("head".into(), head));
         }
         if let Some(p) = &mut self.predictor {
             children.push(("predictor".into(), p.as_mut()));
+        }
+        if let Some(l) = &mut self.loss {
+            children.push(("loss".into(), l));
         }
         children
     }

@@ -1,4 +1,5 @@
-//! PNG plots of a run: curves per epoch (loss, kNN accuracy) and a 2-D scatter of embeddings.
+//! PNG plots of a run: curves per epoch (loss, kNN accuracy), a 2-D scatter of embeddings,
+//! and grouped bars with spread bars (a comparison of runs).
 //!
 //! Drawn with plotters into an RGB buffer and encoded as PNG with the `image` crate. Text uses
 //! an embedded ASCII subset of DejaVu Sans (see `assets/README.md`), so plots look the same on
@@ -8,6 +9,7 @@ use std::sync::Once;
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use crate::error::{Error, Result};
@@ -163,6 +165,128 @@ pub fn scatter_png(
     })
 }
 
+/// One labelled group of bars: `(value, spread)` per series, drawn as a bar to the value
+/// with a bar of +- the spread.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BarGroup {
+    /// The group's label (left of its bars).
+    pub label: String,
+    /// `(value, spread)` per series, in the order of the series names.
+    pub bars: Vec<(f64, f64)>,
+}
+
+/// Renders horizontal grouped bars into PNG bytes: one group per row, top to bottom, one
+/// bar per series (coloured, in the legend) with its spread as an error bar. The value
+/// axis spans the bars' range with a margin (not from 0), so that close values stay apart;
+/// its ticks say where it starts.
+pub fn bar_chart_png(
+    title: &str,
+    value_label: &str,
+    series: &[String],
+    groups: &[BarGroup],
+    size: (u32, u32),
+) -> Result<Vec<u8>> {
+    if let Some(g) = groups.iter().find(|g| g.bars.len() != series.len()) {
+        return Err(Error::LabelCount {
+            what: "bars of a group (one per series)",
+            expected: series.len(),
+            got: g.bars.len(),
+        });
+    }
+    register();
+    let ends = groups
+        .iter()
+        .flat_map(|g| g.bars.iter().flat_map(|&(v, e)| [v - e.abs(), v + e.abs()]));
+    let (lo, hi) = range_of(ends);
+    // Room on the right for the legend, so that it covers no bar.
+    let (lo, hi) = (
+        (lo - (hi - lo) * 0.1).max(0.0).min(lo),
+        hi + (hi - lo) * 0.35,
+    );
+    let rows = groups.len().max(1) as f64;
+    let height = 0.8 / series.len().max(1) as f64;
+    let label_width = groups
+        .iter()
+        .map(|g| g.label.len())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 48) as u32
+        * 8
+        + 16;
+    let mut buffer = vec![255u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buffer, size).into_drawing_area();
+        root.fill(&WHITE).map_err(plot_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT_NAME, 22))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(label_width)
+            .build_cartesian_2d(lo..hi, 0.0..rows)
+            .map_err(plot_error)?;
+        chart
+            .configure_mesh()
+            .disable_y_mesh()
+            .y_labels(0)
+            .x_desc(value_label)
+            .label_style((FONT_NAME, 14))
+            .draw()
+            .map_err(plot_error)?;
+        for (s, name) in series.iter().enumerate() {
+            let color = Palette99::pick(s).to_rgba();
+            // Group 0 at the top (y in [rows - 1, rows)), series 0 at the top of its group.
+            let slot = (series.len() - 1 - s) as f64;
+            let bottom = |i: usize| rows - i as f64 - 0.9 + slot * height;
+            chart
+                .draw_series(groups.iter().enumerate().map(|(i, g)| {
+                    Rectangle::new(
+                        [(lo, bottom(i)), (g.bars[s].0, bottom(i) + height * 0.9)],
+                        color.filled(),
+                    )
+                }))
+                .map_err(plot_error)?
+                .label(name.as_str())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 14, y + 5)], color.filled())
+                });
+            for (i, g) in groups.iter().enumerate() {
+                let (v, e) = g.bars[s];
+                let y = bottom(i) + height * 0.45;
+                let cap = height * 0.25;
+                let lines = [
+                    vec![(v - e.abs(), y), (v + e.abs(), y)],
+                    vec![(v - e.abs(), y - cap), (v - e.abs(), y + cap)],
+                    vec![(v + e.abs(), y - cap), (v + e.abs(), y + cap)],
+                ];
+                chart
+                    .draw_series(
+                        lines
+                            .into_iter()
+                            .map(|l| PathElement::new(l, BLACK.stroke_width(2))),
+                    )
+                    .map_err(plot_error)?;
+            }
+        }
+        for (i, g) in groups.iter().enumerate() {
+            let (x, y) = chart.backend_coord(&(lo, rows - i as f64 - 0.5));
+            let style = TextStyle::from((FONT_NAME, 14).into_font())
+                .pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw(&Text::new(g.label.clone(), (x - 8, y), style))
+                .map_err(plot_error)?;
+        }
+        chart
+            .configure_series_labels()
+            .label_font((FONT_NAME, 14))
+            .position(SeriesLabelPosition::LowerRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(plot_error)?;
+        root.present().map_err(plot_error)?;
+    }
+    encode_png(buffer, size)
+}
+
 fn encode_png(rgb: Vec<u8>, size: (u32, u32)) -> Result<Vec<u8>> {
     let image = image::RgbImage::from_raw(size.0, size.1, rgb)
         .ok_or_else(|| Error::Plot("plot buffer has the wrong size".into()))?;
@@ -195,6 +319,34 @@ mod tests {
         let img = decode(&png);
         assert_eq!(img.dimensions(), (400, 300));
         assert!(non_white(&img) > 500, "chart drew almost nothing");
+    }
+
+    #[test]
+    fn bars_colour_each_series_and_refuse_a_missing_bar() {
+        let series = vec!["kNN".to_string(), "probe".to_string()];
+        let groups = vec![
+            BarGroup {
+                label: "nt_xent-batch".into(),
+                bars: vec![(0.9, 0.01), (0.95, 0.02)],
+            },
+            BarGroup {
+                label: "dcl-batch".into(),
+                bars: vec![(0.85, 0.0), (0.93, 0.01)],
+            },
+        ];
+        let png = bar_chart_png("runs", "accuracy", &series, &groups, (600, 400)).unwrap();
+        let img = decode(&png);
+        assert_eq!(img.dimensions(), (600, 400));
+        for s in 0..2 {
+            let c = Palette99::pick(s).to_rgba();
+            let count = img.pixels().filter(|p| p.0 == [c.0, c.1, c.2]).count();
+            assert!(count > 200, "series {s} has {count} pixels");
+        }
+        let short = vec![BarGroup {
+            label: "x".into(),
+            bars: vec![(0.5, 0.1)],
+        }];
+        assert!(bar_chart_png("runs", "acc", &series, &short, (300, 200)).is_err());
     }
 
     #[test]

@@ -6,13 +6,15 @@
 //! batch is the same whichever thread, chunk or rank builds it.
 
 use contrast_data::shuffled_indices;
-use contrast_sampling::sampler::{ClassBalancedSampler, SmallClassPolicy};
+use contrast_sampling::sampler::{ClassBalancedSampler, SmallClassPolicy, epoch_rng};
 use contrast_sampling::temporal::{Trajectories, window_batches};
-use rand::SeedableRng;
+use rand::Rng;
+use rand::seq::index::sample;
 
 use crate::batch::Batch;
 use crate::config::{Method, TrainConfig};
 use crate::error::{Error, Result};
+use crate::negatives::{Duplicates, Sampling};
 
 /// The training samples of a run, made into batches of views on demand.
 pub trait Source: Send + Sync {
@@ -49,6 +51,12 @@ pub enum Plan {
         /// Samples per class (K).
         per_class: usize,
     },
+    /// `len / batch_size` batches, each drawn uniformly with replacement from the epoch's
+    /// stream; `distinct`: no sample twice within one batch (it may recur in the next).
+    Replacement {
+        /// Never the same sample twice in one batch.
+        distinct: bool,
+    },
     /// Shuffled windows of up to `length` consecutive samples of one sequence, laid end to
     /// end and cut into batches (`contrast_sampling::temporal::window_batches`), so that
     /// neighbours in time share a batch.
@@ -59,17 +67,21 @@ pub enum Plan {
 }
 
 impl Plan {
-    /// P x K batches for the triplet recipe, windows of time steps for the temporal recipe,
-    /// a shuffle for every other.
+    /// P x K batches for the triplet recipe, windows of time steps for the temporal recipe;
+    /// otherwise a shuffle, or draws with replacement (`sampling`), distinct within a batch
+    /// with `duplicates = "avoid"`.
     pub fn for_config(config: &TrainConfig) -> Self {
-        match config.method {
-            Method::Triplet => Plan::ClassBalanced {
+        match (config.method, config.sampling) {
+            (Method::Triplet, _) => Plan::ClassBalanced {
                 per_class: config.samples_per_class,
             },
-            Method::Temporal => Plan::Windows {
+            (Method::Temporal, _) => Plan::Windows {
                 length: config.temporal().window,
             },
-            _ => Plan::Shuffled,
+            (_, Sampling::Replacement) => Plan::Replacement {
+                distinct: config.duplicates == Duplicates::Avoid,
+            },
+            (_, Sampling::Shuffle) => Plan::Shuffled,
         }
     }
 
@@ -99,13 +111,23 @@ impl Plan {
                 )?;
                 sampler.batches(epoch).into_iter().flatten().collect()
             }
+            Plan::Replacement { distinct } => {
+                let mut rng = epoch_rng(seed, epoch);
+                let draws = (len / batch_size) * batch_size;
+                if distinct {
+                    (0..len / batch_size)
+                        .flat_map(|_| sample(&mut rng, len, batch_size).into_vec())
+                        .collect()
+                } else {
+                    (0..draws).map(|_| rng.random_range(0..len)).collect()
+                }
+            }
             Plan::Windows { length } => {
                 let lengths = source.sequences().ok_or_else(|| {
                     Error::Config("windowed batches need samples that form sequences".into())
                 })?;
                 // The stream scheme of `shuffled_indices`: key `seed`, stream `epoch`.
-                let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-                rng.set_stream(epoch);
+                let mut rng = epoch_rng(seed, epoch);
                 let trajectories = Trajectories::new(&lengths)?;
                 return Ok(window_batches(&trajectories, length, batch_size, &mut rng)?);
             }
@@ -156,6 +178,40 @@ mod tests {
             batch.iter().for_each(|&i| counts[source.0[i]] += 1);
             assert_eq!(counts, [2; 4], "{batch:?}");
         }
+    }
+
+    /// Drawn with replacement, small data repeats samples within a batch; the distinct
+    /// plan never does, yet covers the data and changes per epoch.
+    #[test]
+    fn a_distinct_plan_never_repeats_a_sample_within_a_batch() {
+        let source = Numbers(vec![0; 30]);
+        let repeats = |distinct| {
+            let plan = Plan::Replacement { distinct };
+            (0..20)
+                .flat_map(|epoch| plan.batches(&source, 10, 1, epoch).unwrap())
+                .filter(|batch| {
+                    let mut b = batch.clone();
+                    b.sort_unstable();
+                    b.dedup();
+                    b.len() < batch.len()
+                })
+                .count()
+        };
+        assert!(
+            repeats(false) > 0,
+            "with replacement no batch repeated a sample"
+        );
+        assert_eq!(repeats(true), 0);
+        let plan = Plan::Replacement { distinct: true };
+        let epoch0 = plan.batches(&source, 10, 1, 0).unwrap();
+        assert_eq!(epoch0.len(), 3);
+        assert_eq!(epoch0, plan.batches(&source, 10, 1, 0).unwrap());
+        assert_ne!(epoch0, plan.batches(&source, 10, 1, 1).unwrap());
+        let seen: std::collections::BTreeSet<usize> = (0..10)
+            .flat_map(|e| plan.batches(&source, 10, 1, e).unwrap())
+            .flatten()
+            .collect();
+        assert_eq!(seen.len(), 30);
     }
 
     struct Episodes(Vec<usize>, Vec<usize>);

@@ -217,7 +217,8 @@ fn running_statistics_and_the_queue_move_once_per_chunked_step() {
         );
         assert_bit_equal(&expected, &after, &format!("{method:?} running statistics"));
         if let Recipe::Moco(moco) = &chunked.recipe {
-            assert_eq!(moco.queue_keys().nrows(), BATCH, "each key enqueued once");
+            let queue = moco.objective().memory().expect("moco's default queue");
+            assert_eq!(queue.len(), BATCH, "each key enqueued once");
         }
     }
 }

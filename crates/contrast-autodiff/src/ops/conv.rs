@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::graph::{Backprop, Graph, Var};
-use crate::kernels::matmul;
+use contrast_linalg::matmul;
 
 /// Sizes of one convolution (or pooling window sweep).
 #[derive(Clone, Copy, Debug)]

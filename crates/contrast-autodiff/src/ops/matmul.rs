@@ -3,7 +3,7 @@
 //!
 //! For `Y = A·B`: `dL/dA = G·Bᵀ` and `dL/dB = Aᵀ·G`. The transposes are strided views, so
 //! the kernel reads them in place. Every product goes through the graph's
-//! [`MatmulBackend`] when one is installed, else [`kernels::matmul`].
+//! [`MatmulBackend`] when one is installed, else [`contrast_linalg::matmul`].
 
 use std::sync::Arc;
 
@@ -11,7 +11,7 @@ use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Axis, Ix2, Ix3, NdFloat};
 
 use crate::error::{Error, Result};
 use crate::graph::{Backprop, Graph, Var};
-use crate::kernels::{self, MatmulBackend};
+use crate::kernels::MatmulBackend;
 
 type Backend<A> = Option<Arc<dyn MatmulBackend<A>>>;
 
@@ -36,7 +36,7 @@ fn product<A: NdFloat>(
             }
             Ok(out)
         }
-        None => Ok(kernels::matmul(a, b)),
+        None => Ok(contrast_linalg::matmul(a, b)),
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! * `l2_normalize_rows`: `y = x / n`, `n = max(||x||, eps)` per row. Where `||x|| > eps`,
 //!   `dL/dx = (g - y (g·y)) / n` (the component along `y` is removed); below the floor `n`
-//!   is the constant `eps` and `dL/dx = g / eps`.
+//!   is the constant `eps` and `dL/dx = g / eps`. Forward and backward are
+//!   [`contrast_linalg::RowNormalized`], shared with the losses.
 //! * `batch_norm` over `(N,C)` or `(N,C,H,W)`, per channel `c` over its `m = N·H·W` values:
 //!   `x̂ = (x - μ) / sqrt(σ² + eps)`, `y = γ x̂ + β`. In training `μ, σ²` are the batch mean
 //!   and biased variance, and
@@ -10,7 +11,8 @@
 //!   they are the given running statistics (constants), so `dL/dx = γ g / sqrt(σ² + eps)`.
 //!   Both: `dL/dγ = Σ g x̂`, `dL/dβ = Σ g`.
 
-use ndarray::{Array1, ArrayD, ArrayView3, ArrayViewD, Axis, Ix1, NdFloat, Zip};
+use contrast_linalg::RowNormalized;
+use ndarray::{Array1, ArrayD, ArrayView3, ArrayViewD, Axis, Ix1, Ix2, NdFloat, Zip};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -69,33 +71,18 @@ impl<A: NdFloat> Graph<A> {
                 format!("eps must be > 0, got {eps}"),
             ));
         }
-        let norms = value
-            .map_axis(Axis(1), |r| r.dot(&r).sqrt())
-            .insert_axis(Axis(1));
-        let floored = norms.mapv(|n| n.max(eps));
-        let out = Zip::from(value)
-            .and_broadcast(&floored)
-            .map_collect(|&v, &n| v / n);
+        let rows = value
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("2-D checked above");
+        let normalized = RowNormalized::with_eps(rows, eps);
+        let out = normalized.rows.clone().into_dyn();
         let backward = move |bp: Backprop<'_, A>| {
-            let gy = Zip::from(&bp.grad)
-                .and(bp.output)
-                .map_collect(|&g, &y| g * y)
-                .sum_axis(Axis(1));
-            let mut gx = bp.grad;
-            for (((mut row, y), &dot), (&norm, &n)) in gx
-                .outer_iter_mut()
-                .zip(bp.output.outer_iter())
-                .zip(gy.iter())
-                .zip(norms.iter().zip(floored.iter()))
-            {
-                // Above the floor the norm moves with x; below it it is the constant eps.
-                if norm > eps {
-                    row.zip_mut_with(&y, |g, &y| *g = (*g - y * dot) / n);
-                } else {
-                    row.mapv_inplace(|g| g / n);
-                }
-            }
-            Ok(vec![Some(gx)])
+            let grad = bp
+                .grad
+                .into_dimensionality::<Ix2>()
+                .expect("the gradient has the output's 2-D shape");
+            Ok(vec![Some(normalized.backward(grad).into_dyn())])
         };
         self.record("l2_normalize_rows", out, &[x], Box::new(backward))
     }

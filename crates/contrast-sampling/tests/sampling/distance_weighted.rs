@@ -1,9 +1,9 @@
+use contrast_linalg::{l2_normalize_rows, pairwise_distances};
 use contrast_sampling::Error;
 use contrast_sampling::distance_weighted::{
     DistanceWeighted, distance_weighted_negatives, draw_index,
 };
 use contrast_sampling::layout::{Labelled, PairRule};
-use contrast_sampling::similarity::pairwise_distances;
 use ndarray::{Array1, Array2, array};
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -40,7 +40,7 @@ proptest! {
     #[test]
     fn weights_match_the_closed_form((z, labels) in labelled(2..10, 3..9, 3, false)) {
         let (n, dim) = z.dim();
-        let d = pairwise_distances(z.view(), true).unwrap();
+        let d = pairwise_distances(l2_normalize_rows(z.view()).view());
         let rule = Labelled::new(labels).unwrap();
         let cfg = DistanceWeighted::default();
         for a in 0..n {
@@ -71,7 +71,7 @@ proptest! {
     fn samples_are_negatives_in_the_support((z, labels) in labelled(3..10, 3..6, 2, false), seed: u64) {
         let rule = Labelled::new(labels.clone()).unwrap();
         prop_assume!(labels.iter().any(|&l| l != labels[0]) );
-        let d = pairwise_distances(z.view(), true).unwrap();
+        let d = pairwise_distances(l2_normalize_rows(z.view()).view());
         let cfg = DistanceWeighted::default();
         let drawn = distance_weighted_negatives(z.view(), &rule, 4, &cfg, &mut ChaCha8Rng::seed_from_u64(seed));
         let has_all = (0..labels.len()).all(|a| (0..labels.len()).any(|j| rule.is_negative(a, j)));

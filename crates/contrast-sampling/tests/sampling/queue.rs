@@ -44,8 +44,37 @@ proptest! {
             stored.sort_by(|a, b| a.partial_cmp(b).unwrap());
             fifo.sort_by(|a, b| a.partial_cmp(b).unwrap());
             prop_assert_eq!(stored, fifo);
+            // Restored from what a checkpoint keeps, the queue is the same, row for row.
+            let restored = MemoryQueue::restore(
+                capacity,
+                queue.keys_oldest_first().view(),
+                queue.labels_oldest_first().as_deref(),
+                queue.next_row(),
+            ).unwrap();
+            prop_assert_eq!(&restored, &queue);
         }
     }
+}
+
+#[test]
+fn restore_refuses_what_no_queue_could_hold() {
+    let keys = batch(0, 3);
+    let restore = |cap, next, labels: Option<&[usize]>| {
+        MemoryQueue::<f64>::restore(cap, keys.view(), labels, next)
+    };
+    assert!(restore(3, 1, None).is_ok());
+    assert!(restore(4, 3, None).is_ok());
+    for (cap, next) in [(2, 0), (4, 1), (3, 3)] {
+        let e = restore(cap, next, None).unwrap_err();
+        assert!(
+            matches!(e, Error::InvalidParameter { .. }),
+            "{cap} {next}: {e}"
+        );
+    }
+    assert!(restore(3, 0, Some(&[1, 2])).is_err());
+    let mut bad = keys.clone();
+    bad[[1, 1]] = f64::NAN;
+    assert!(MemoryQueue::restore(4, bad.view(), None, 3).is_err());
 }
 
 #[test]
@@ -208,5 +237,25 @@ fn cross_batch_memory_pairs_and_order() {
             expected: 3,
             got: 1
         })
+    );
+}
+
+#[test]
+fn cross_batch_memory_wraps_only_a_labelled_queue() {
+    let mut xbm = CrossBatchMemory::<f64>::new(3, 2).unwrap();
+    xbm.enqueue(batch(0, 2).view(), &[4, 5]).unwrap();
+    let q = xbm.queue();
+    let rebuilt = MemoryQueue::restore(
+        3,
+        q.keys_oldest_first().view(),
+        q.labels_oldest_first().as_deref(),
+        q.next_row(),
+    )
+    .unwrap();
+    assert_eq!(CrossBatchMemory::from_queue(rebuilt).unwrap(), xbm);
+    let plain = MemoryQueue::<f64>::new(3, 2).unwrap();
+    assert_eq!(
+        CrossBatchMemory::from_queue(plain).unwrap_err(),
+        Error::Labels("are required by a cross-batch memory")
     );
 }

@@ -1,6 +1,6 @@
+use contrast_linalg::{l2_normalize_rows, pairwise_distances};
 use contrast_sampling::Error;
 use contrast_sampling::layout::Labelled;
-use contrast_sampling::similarity::pairwise_distances;
 use contrast_sampling::triplets::{
     MarginFilter, Triplet, TripletMiner, all_valid_triplets, batch_hard, batch_semi_hard,
     easy_positive_hard_negative, filter_by_margin,
@@ -126,7 +126,7 @@ proptest! {
     #[test]
     fn semi_hard_triplets_pass_the_semi_hard_filter(z in embeddings(2..10, 2..4), labels in proptest::collection::vec(0usize..2, 10)) {
         let labels = labels[..z.nrows()].to_vec();
-        let d = pairwise_distances(z.view(), true).unwrap();
+        let d = pairwise_distances(l2_normalize_rows(z.view()).view());
         let rule = Labelled::new(labels).unwrap();
         let semi = batch_semi_hard(d.view(), &rule, 0.3).unwrap();
         let filtered = filter_by_margin(&semi, d.view(), MarginFilter::SemiHard, 0.3).unwrap();
@@ -195,7 +195,7 @@ fn bad_inputs_are_typed_errors() {
 fn batch_hard_picks_farthest_positive_and_nearest_negative() {
     // Points on a line: 0 and 3 are class 0, 1 and 2 class 1.
     let z = array![[0.0], [1.0], [2.5], [3.0]];
-    let d = pairwise_distances(z.view(), false).unwrap();
+    let d = pairwise_distances(z.view());
     let rule = Labelled::new(vec![0, 1, 1, 0]).unwrap();
     let hard = batch_hard(d.view(), &rule).unwrap();
     assert_eq!(

@@ -4,6 +4,8 @@
 use contrast_autodiff::Graph;
 use contrast_data::Dataset;
 use contrast_nn::Module;
+use std::ops::Range;
+
 use ndarray::{Array2, ArrayView4, Ix2, s};
 
 use crate::batch::Input;
@@ -28,24 +30,53 @@ pub fn encode_images(
     model: &mut ContrastModel,
     images: ArrayView4<f32>,
 ) -> Result<Array2<f32>> {
+    encode_inputs(g, model, images.shape()[0], Stage::Features, |rows| {
+        Input::Images(images.slice(s![rows, .., .., ..]).to_owned())
+    })
+}
+
+/// Which output of the model to take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// The encoder's features (before the head).
+    Features,
+    /// The projection head's output (what the loss compared).
+    Projection,
+}
+
+/// The model's `stage` output for `n` samples of any kind, in order: `input(rows)` gives the
+/// samples `rows` (at most `CHUNK` of them per forward pass).
+pub fn encode_inputs(
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
+    n: usize,
+    stage: Stage,
+    input: impl Fn(Range<usize>) -> Input,
+) -> Result<Array2<f32>> {
     model.set_training(false);
-    let n = images.shape()[0];
-    let mut out = Array2::zeros((n, model.feature_dim()));
-    let indices: Vec<usize> = (0..n).collect();
-    let result = indices.chunks(CHUNK).try_for_each(|chunk| -> Result<()> {
-        let rows = g.no_grad(|g| -> Result<Array2<f32>> {
-            let part = images.slice(s![chunk[0]..chunk[0] + chunk.len(), .., .., ..]);
-            let h = model.features(g, &Input::Images(part.to_owned()))?;
-            let value = g.value(h).clone();
-            value
-                .into_dimensionality::<Ix2>()
-                .map_err(|_| Error::Config("encoder output must be a matrix".into()))
+    let width = match stage {
+        Stage::Features => model.feature_dim(),
+        Stage::Projection => model.projection_dim(),
+    };
+    let mut out = Array2::zeros((n, width));
+    let result = crate::batch::chunks(n, CHUNK)
+        .into_iter()
+        .try_for_each(|rows| -> Result<()> {
+            let value = g.no_grad(|g| -> Result<Array2<f32>> {
+                let x = input(rows.clone());
+                let h = match stage {
+                    Stage::Features => model.features(g, &x)?,
+                    Stage::Projection => model.project(g, &x)?,
+                };
+                let value = g.value(h).clone();
+                value
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|_| Error::Config("encoder output must be a matrix".into()))
+            });
+            g.reset();
+            out.slice_mut(s![rows, ..]).assign(&value?);
+            Ok(())
         });
-        g.reset();
-        out.slice_mut(s![chunk[0]..chunk[0] + chunk.len(), ..])
-            .assign(&rows?);
-        Ok(())
-    });
     model.set_training(true);
     result.map(|()| out)
 }

@@ -6,7 +6,8 @@
 //! class and predict the class with the largest sum (ties go to the lower class index).
 //! Defaults `k = 200, T = 0.1` (InstDisc, lightly); solo-learn uses `k = 20, T = 0.07`.
 
-use ndarray::{Array2, ArrayView2, Axis, s};
+use contrast_linalg::l2_normalize_rows;
+use ndarray::{ArrayView2, Axis, s};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
@@ -48,8 +49,8 @@ pub fn knn_predict(
     config: KnnConfig,
 ) -> Result<Vec<usize>> {
     validate(train, train_labels, test, num_classes, config)?;
-    let bank = normalized(train);
-    let queries = normalized(test);
+    let bank = l2_normalize_rows(train);
+    let queries = l2_normalize_rows(test);
     let k = config.k.min(bank.nrows());
     let inv_t = 1.0 / config.temperature;
     let mut predictions = vec![0; queries.nrows()];
@@ -155,16 +156,6 @@ fn validate(
     Ok(())
 }
 
-/// Rows divided by `max(||row||, 1e-12)`.
-pub(crate) fn normalized(x: ArrayView2<f32>) -> Array2<f32> {
-    let mut out = x.to_owned();
-    for mut row in out.axis_iter_mut(Axis(0)) {
-        let norm = row.dot(&row).sqrt().max(1e-12);
-        row.mapv_inplace(|v| v / norm);
-    }
-    out
-}
-
 fn argmax(scores: &[f32]) -> usize {
     let mut best = 0;
     for (i, &v) in scores.iter().enumerate() {
@@ -178,7 +169,7 @@ fn argmax(scores: &[f32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::array;
+    use ndarray::{Array2, array};
     use proptest::prelude::*;
 
     /// Brute force: full sort of all similarities, then the weighted vote.

@@ -11,7 +11,7 @@
 //! place, never copied or normalised: a 50,000 x 5,120 pixel bank costs no extra memory.
 //! [`KNN_REGRESSION_K`] = 20 is the evaluations' choice.
 
-use contrast_autodiff::kernels::matmul;
+use contrast_linalg::matmul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 

@@ -48,9 +48,6 @@ pub fn ranks(
     seed: u64,
 ) -> Result<Vec<usize>> {
     let n = candidates.nrows();
-    if queries.nrows() == 0 {
-        return Err(Error::Empty("retrieval needs at least one query"));
-    }
     if queries.ncols() != candidates.ncols() {
         return Err(Error::Shape {
             what: "retrieval candidates",
@@ -58,10 +55,51 @@ pub fn ranks(
             got: candidates.shape().to_vec(),
         });
     }
-    if truth.len() != queries.nrows() {
+    check_truth(queries.nrows(), n, truth, pool)?;
+    if queries
+        .iter()
+        .chain(candidates.iter())
+        .any(|v| !v.is_finite())
+    {
+        return Err(Error::NonFinite("retrieval features"));
+    }
+    // The query's own norm does not change its ranking; candidates are scaled by theirs.
+    let inverse_norms: Array1<f32> =
+        candidates.map_axis(Axis(1), |r| 1.0 / r.dot(&r).sqrt().max(1e-12));
+    let score = |q: usize, c: usize| queries.row(q).dot(&candidates.row(c)) * inverse_norms[c];
+    Ok(ranks_by(queries.nrows(), n, truth, pool, seed, score))
+}
+
+/// [`ranks`] from a precomputed score matrix, `scores[[i, j]]` the similarity of query `i`
+/// to candidate `j` (e.g. all cosines at once by a matrix product, or TF-IDF cosines):
+/// the same pools, the same tie rule.
+///
+/// # Errors
+/// A truth count other than the rows, a truth index out of range, a pool of 0 or larger than
+/// the columns, non-finite scores.
+pub fn ranks_of_scores(
+    scores: ArrayView2<f32>,
+    truth: &[usize],
+    pool: usize,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    let (m, n) = scores.dim();
+    check_truth(m, n, truth, pool)?;
+    if scores.iter().any(|v| !v.is_finite()) {
+        return Err(Error::NonFinite("retrieval scores"));
+    }
+    Ok(ranks_by(m, n, truth, pool, seed, |q, c| scores[[q, c]]))
+}
+
+/// The checks shared by [`ranks`] and [`ranks_of_scores`]: `m` queries, `n` candidates.
+fn check_truth(m: usize, n: usize, truth: &[usize], pool: usize) -> Result<()> {
+    if m == 0 {
+        return Err(Error::Empty("retrieval needs at least one query"));
+    }
+    if truth.len() != m {
         return Err(Error::LabelCount {
             what: "retrieval ground truth",
-            expected: queries.nrows(),
+            expected: m,
             got: truth.len(),
         });
     }
@@ -75,18 +113,20 @@ pub fn ranks(
             "retrieval: a pool of {pool} candidates needs 1 <= pool <= {n} (the candidates)"
         )));
     }
-    if queries
-        .iter()
-        .chain(candidates.iter())
-        .any(|v| !v.is_finite())
-    {
-        return Err(Error::NonFinite("retrieval features"));
-    }
-    // The query's own norm does not change its ranking; candidates are scaled by theirs.
-    let inverse_norms: Array1<f32> =
-        candidates.map_axis(Axis(1), |r| 1.0 / r.dot(&r).sqrt().max(1e-12));
-    let score = |q: usize, c: usize| queries.row(q).dot(&candidates.row(c)) * inverse_norms[c];
-    Ok((0..queries.nrows())
+    Ok(())
+}
+
+/// The rank of every query's true candidate in its seeded pool under `score(query,
+/// candidate)` (inputs already checked).
+fn ranks_by(
+    m: usize,
+    n: usize,
+    truth: &[usize],
+    pool: usize,
+    seed: u64,
+    score: impl Fn(usize, usize) -> f32 + Sync,
+) -> Vec<usize> {
+    (0..m)
         .into_par_iter()
         .map(|i| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -100,7 +140,16 @@ pub fn ranks(
                 .filter(|&j| score(i, j) >= positive)
                 .count()
         })
-        .collect())
+        .collect()
+}
+
+/// Top-1 accuracy and mean reciprocal rank of ranks (from 1).
+pub fn summarize(ranks: &[usize]) -> Retrieval {
+    let m = ranks.len().max(1) as f64;
+    Retrieval {
+        top1: ranks.iter().filter(|&&r| r == 1).count() as f64 / m,
+        mrr: ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / m,
+    }
 }
 
 /// Top-1 accuracy and mean reciprocal rank of [`ranks`].
@@ -127,12 +176,7 @@ pub fn retrieval(
     pool: usize,
     seed: u64,
 ) -> Result<Retrieval> {
-    let ranks = ranks(queries, candidates, truth, pool, seed)?;
-    let m = ranks.len() as f64;
-    Ok(Retrieval {
-        top1: ranks.iter().filter(|&&r| r == 1).count() as f64 / m,
-        mrr: ranks.iter().map(|&r| 1.0 / r as f64).sum::<f64>() / m,
-    })
+    Ok(summarize(&ranks(queries, candidates, truth, pool, seed)?))
 }
 
 #[cfg(test)]
@@ -207,6 +251,31 @@ mod tests {
                 .iter()
                 .all(|&r| r == 1)
         );
+    }
+
+    #[test]
+    fn a_score_matrix_ranks_as_the_features_it_came_from() {
+        let mut rng = ChaCha8Rng::seed_from_u64(5);
+        let queries = random(40, 3, &mut rng);
+        let candidates = random(30, 3, &mut rng);
+        let truth: Vec<usize> = (0..40).map(|i| (i * 7) % 30).collect();
+        let unit = |x: &Array2<f32>| {
+            let norms = x.map_axis(Axis(1), |r| r.dot(&r).sqrt());
+            x / &norms.insert_axis(Axis(1))
+        };
+        let scores = unit(&queries).dot(&unit(&candidates).t());
+        for pool in [1, 9, 30] {
+            let want = ranks(queries.view(), candidates.view(), &truth, pool, 2).unwrap();
+            let got = ranks_of_scores(scores.view(), &truth, pool, 2).unwrap();
+            let differ = want.iter().zip(&got).filter(|(a, b)| a != b).count();
+            assert!(differ <= 1, "pool {pool}: {want:?} vs {got:?}"); // float near-ties only
+        }
+        let mut bad = scores.clone();
+        bad[[0, 0]] = f32::NAN;
+        assert!(matches!(
+            ranks_of_scores(bad.view(), &truth, 3, 0),
+            Err(Error::NonFinite(_))
+        ));
     }
 
     #[test]

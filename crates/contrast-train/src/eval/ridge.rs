@@ -20,7 +20,7 @@
 //! shared out over threads (each entry is computed by one thread in a fixed order, so the
 //! result does not depend on the number of threads).
 
-use contrast_autodiff::kernels::matmul;
+use contrast_linalg::matmul;
 use ndarray::{Array1, Array2, ArrayView2, Axis, s};
 use rayon::prelude::*;
 

@@ -1,19 +1,19 @@
 //! MoCo v2 (He et al. 2020; Chen et al. 2020): queries from the trained encoder, keys from a
-//! momentum copy `theta_k <- m theta_k + (1 - m) theta_q` that gets no gradient, negatives
-//! from a FIFO queue of past keys. The batch's keys enter the queue only after its loss is
-//! computed, so a query never meets its own key as a negative. Until the queue holds any
-//! key (the first step), the batch's other keys serve as negatives.
+//! momentum copy `theta_k <- m theta_k + (1 - m) theta_q` that gets no gradient. By default
+//! the loss is InfoNCE with negatives from a FIFO queue of past keys; the batch's keys enter
+//! the queue only after its loss is computed, so a query never meets its own key as a
+//! negative. Until the queue holds any key (the first step), the batch's other keys serve
+//! as negatives. Other losses and negatives: [`super::pair`].
 
 use contrast_autodiff::{Graph, Var};
-use contrast_losses::InfoNceConfig;
-use contrast_losses::autodiff::info_nce_op;
+use contrast_gpu::GpuContext;
 use contrast_nn::Module;
 use contrast_nn::ema::ema_update_params;
-use contrast_sampling::queue::MemoryQueue;
 use ndarray::{Array2, Ix2};
 
+use super::pair::PairObjective;
 use super::{Encoded, view};
-use crate::batch::Batch;
+use crate::batch::{Batch, Meta};
 use crate::config::TrainConfig;
 use crate::error::{Error, Result};
 use crate::model::ContrastModel;
@@ -27,15 +27,16 @@ pub(super) fn queries(
     Ok(vec![model.project(g, view(batch, 0)?)?])
 }
 
-/// The key encoder and the queue of negatives.
+/// The key encoder and the loss with its negatives.
 pub struct MocoState {
     key_model: ContrastModel,
-    queue: MemoryQueue<f32>,
+    objective: PairObjective,
     momentum: f64,
 }
 
 impl MocoState {
-    /// A key encoder initialised as a copy of `model`, and an empty queue.
+    /// A key encoder initialised as a copy of `model`, and the loss of `config` (an empty
+    /// queue by default).
     pub fn new(
         g: &mut Graph<f32>,
         config: &TrainConfig,
@@ -46,9 +47,19 @@ impl MocoState {
         ema_update_params(g, &key_model.named_params(), &model.backbone_params(), 0.0)?;
         Ok(Self {
             key_model,
-            queue: MemoryQueue::new(config.queue_size, config.projection_dim)?,
+            objective: PairObjective::new(config, false, model.loss_params())?,
             momentum: f64::from(config.moco_momentum),
         })
+    }
+
+    /// The loss and its negatives (the queue).
+    pub fn objective(&self) -> &PairObjective {
+        &self.objective
+    }
+
+    /// [`MocoState::objective`], mutable (to load a checkpoint).
+    pub fn objective_mut(&mut self) -> &mut PairObjective {
+        &mut self.objective
     }
 
     /// The key encoder (saved in checkpoints beside the query model).
@@ -59,35 +70,6 @@ impl MocoState {
     /// Mutable key encoder (loaded from checkpoints).
     pub fn key_model_mut(&mut self) -> &mut ContrastModel {
         &mut self.key_model
-    }
-
-    /// The queued keys, oldest first.
-    pub fn queue_keys(&self) -> ndarray::Array2<f32> {
-        self.queue.keys_oldest_first()
-    }
-
-    /// Refills the queue with `keys` (oldest first), as [`MocoState::queue_keys`] gave them;
-    /// on an error the queue is unchanged.
-    pub fn restore_queue(&mut self, keys: ndarray::ArrayD<f32>) -> Result<()> {
-        let keys = keys
-            .into_dimensionality::<Ix2>()
-            .map_err(|_| Error::Config("checkpoint queue.keys must be a matrix".into()))?;
-        // Built aside and swapped in, so a rejected file leaves the old queue in place.
-        if keys.ncols() != self.queue.dim() || keys.nrows() > self.queue.capacity() {
-            return Err(Error::Config(format!(
-                "checkpoint queue.keys is {}x{}, the queue holds at most {}x{}",
-                keys.nrows(),
-                keys.ncols(),
-                self.queue.capacity(),
-                self.queue.dim()
-            )));
-        }
-        let mut queue = MemoryQueue::new(self.queue.capacity(), self.queue.dim())?;
-        if keys.nrows() > 0 {
-            queue.enqueue(keys.view(), None)?;
-        }
-        self.queue = queue;
-        Ok(())
     }
 
     /// Queries of view 1 from the trained model (rows) and keys of view 2 from the key
@@ -112,25 +94,18 @@ impl MocoState {
         })
     }
 
-    /// InfoNCE of the queries against their keys and the queue; then enqueues the keys.
+    /// The chosen loss of the queries against their keys (a constant block); by default
+    /// InfoNCE against the queue, then the keys join the queue.
     pub fn loss(
         &mut self,
         g: &mut Graph<f32>,
         rows: &[Var],
         frozen: &[Array2<f32>],
-        t: f32,
+        meta: &Meta,
+        gpu: Option<&GpuContext>,
     ) -> Result<Var> {
-        let (q, keys) = (rows[0], &frozen[0]);
-        let config = InfoNceConfig::new(f64::from(t)).in_batch(self.queue.is_empty());
-        let k = g.input(keys.clone().into_dyn());
-        let loss = self
-            .queue
-            .step(keys.view(), None, |negatives, _| -> Result<Var> {
-                let negatives =
-                    (negatives.nrows() > 0).then(|| g.input(negatives.to_owned().into_dyn()));
-                Ok(info_nce_op(g, q, k, negatives, &config)?)
-            })??;
-        Ok(loss)
+        let k = g.input(frozen[0].clone().into_dyn());
+        self.objective.loss(g, &[rows[0], k], meta, gpu)
     }
 
     /// `theta_k <- m theta_k + (1 - m) theta_q`.

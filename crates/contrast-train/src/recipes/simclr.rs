@@ -1,4 +1,6 @@
-//! SimCLR (Chen et al. 2020): both views through one network, NT-Xent over the `2N` rows.
+//! SimCLR (Chen et al. 2020): every view through one network (views of one size as one
+//! batch, so batch norm sees them together), then the chosen loss of [`super::pair`] over
+//! the blocks; by default NT-Xent over the `2N` rows.
 
 use contrast_autodiff::{Graph, Var};
 use contrast_gpu::GpuContext;
@@ -6,14 +8,12 @@ use contrast_losses::NtXentConfig;
 use contrast_losses::autodiff::nt_xent_op;
 use contrast_losses::gpu::nt_xent_gpu_op;
 
-use super::stacked;
 use crate::error::Result;
 
-/// `NT-Xent([z1; z2])` at temperature `t`; on `gpu` the loss is the fused streaming kernel
-/// (same value and gradient).
-pub fn loss(g: &mut Graph<f32>, rows: &[Var], t: f32, gpu: Option<&GpuContext>) -> Result<Var> {
-    let z = stacked(g, rows)?;
-    let config = NtXentConfig::new(f64::from(t));
+/// `NT-Xent(z)` of the stacked `(2N, d)` rows at temperature `t`; on `gpu` the loss is the
+/// fused streaming kernel (same value and gradient).
+pub fn nt_xent(g: &mut Graph<f32>, z: Var, t: f64, gpu: Option<&GpuContext>) -> Result<Var> {
+    let config = NtXentConfig::new(t);
     Ok(match gpu {
         Some(ctx) => nt_xent_gpu_op(g, ctx, z, &config)?,
         None => nt_xent_op(g, z, &config)?,

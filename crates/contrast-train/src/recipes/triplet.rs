@@ -3,10 +3,10 @@
 //! projections; loss `mean max(d(a, p) - d(a, n) + margin, 0)`.
 
 use contrast_autodiff::{Graph, Var};
+use contrast_linalg::{NORM_EPS, pairwise_distances};
 use contrast_losses::autodiff::triplet_margin_op;
 use contrast_losses::{Reduction, TripletConfig};
 use contrast_sampling::layout::Labelled;
-use contrast_sampling::similarity::pairwise_distances;
 use contrast_sampling::triplets::batch_hard;
 use ndarray::Ix2;
 
@@ -14,14 +14,14 @@ use crate::error::{Error, Result};
 
 /// Batch-hard triplet loss of the projections `rows[0]` (one view per sample).
 pub fn loss(g: &mut Graph<f32>, rows: &[Var], labels: &[usize], margin: f32) -> Result<Var> {
-    let z = g.l2_normalize_rows(rows[0], 1e-12)?;
+    let z = g.l2_normalize_rows(rows[0], NORM_EPS as f32)?;
     let embeddings = g
         .value(z)
         .view()
         .into_dimensionality::<Ix2>()
         .map_err(|_| Error::Config("triplet embeddings must be a matrix".into()))?
         .to_owned();
-    let distances = pairwise_distances(embeddings.view(), false)?;
+    let distances = pairwise_distances(embeddings.view());
     let triplets = batch_hard(distances.view(), &Labelled::new(labels.to_vec())?)?;
     if triplets.is_empty() {
         return Err(Error::Config(

@@ -12,15 +12,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use contrast_augment::Views;
-use contrast_data::Dataset;
+use contrast_data::{Dataset, ImageShape};
 use contrast_losses::{AlignmentConfig, UniformityConfig, alignment, uniformity};
 use ndarray::{Array2, s};
 
 use super::{InputSpec, Split, Task};
-use crate::augmentation::views_for;
+use crate::augmentation::{ViewSpec, multi_crop, views_for};
 use crate::batch::{Batch, Input};
-use crate::config::TrainConfig;
-use crate::error::Result;
+use crate::config::{EncoderKind, TrainConfig};
+use crate::error::{Error, Result};
 use crate::eval::features::{encode_images, pixels};
 use crate::eval::knn::{KnnConfig, knn_accuracy};
 use crate::eval::pca::pca;
@@ -101,15 +101,22 @@ impl Task for Images {
         InputSpec::Images(self.train.shape())
     }
 
+    /// Views 0 and 1 from the augmentation recipe; views 2.. are small crops.
     fn source(&self, config: &TrainConfig, views: usize) -> Result<Arc<dyn Source>> {
-        Ok(Arc::new(ImageViews {
-            data: self.train.clone(),
-            views: views_for(
+        let shape = self.train.shape();
+        let views = match views.checked_sub(ViewSpec::GLOBAL).filter(|&k| k > 0) {
+            None => views_for(config.augmentation, &config.dataset, shape, views)?,
+            Some(small) => multi_crop(
                 config.augmentation,
                 &config.dataset,
-                self.train.shape(),
-                views,
+                shape,
+                small,
+                small_crop_side(config, shape)?,
             )?,
+        };
+        Ok(Arc::new(ImageViews {
+            data: self.train.clone(),
+            views,
             seed: config.seed,
         }))
     }
@@ -218,6 +225,30 @@ impl Task for Images {
             (800, 800),
         )?;
         write(&out.join("pca.png"), &png)
+    }
+}
+
+/// The `(height, width)` of the small crops: `small_crop_size`, or 3/7 of each side (SwAV's
+/// 96 / 224, at least 4) for the ResNet, whose global pooling takes any size. The CNN and the
+/// MLP flatten into a linear layer sized for the dataset's images, so their small crops keep
+/// the full size.
+fn small_crop_side(config: &TrainConfig, shape: ImageShape) -> Result<(usize, usize)> {
+    let (_, height, width) = shape.dims();
+    let any_size = config.encoder == EncoderKind::Resnet18;
+    match config.small_crop_size {
+        Some(0) => Err(Error::Config("small_crop_size must be at least 1".into())),
+        Some(side) if any_size => Ok((side, side)),
+        Some(side) if (side, side) == (height, width) => Ok((side, side)),
+        Some(side) => Err(Error::Config(format!(
+            "small_crop_size {side}: the {:?} encoder takes {height}x{width} images only \
+             (flatten + linear); small crops of another size need --encoder resnet18",
+            config.encoder
+        ))),
+        None if any_size => {
+            let small = |side: usize| ((side * 3 + 3) / 7).max(4).min(side);
+            Ok((small(height), small(width)))
+        }
+        None => Ok((height, width)),
     }
 }
 

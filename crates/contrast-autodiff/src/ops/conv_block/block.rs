@@ -14,7 +14,7 @@ use ndarray::{Array2, ArrayView2, ArrayViewMut2, NdFloat};
 
 use super::super::conv::Geometry;
 use super::super::relu_pool::{PoolGeometry, relu_max_pool, relu_max_pool_adjoint};
-use crate::kernels::matmul_into_serial;
+use contrast_linalg::gemm_into;
 
 /// Values per chunk (columns plus convolution output): about a core's L2 cache of f32 (1 MiB
 /// here). Measured on the small CNN: 2^17 and 2^19 are each ~5% slower than 2^18.
@@ -166,7 +166,7 @@ impl<A: NdFloat> Block<A> {
     pub fn convolve(&self, xs: &[A], cols: &mut [A], z: &mut [A]) {
         let cols = self.im2col(xs, cols);
         let mut zm = ArrayViewMut2::from_shape((self.cout, cols.ncols()), z).expect("count");
-        matmul_into_serial(self.wmat.view(), cols, zm.view_mut(), false);
+        gemm_into(A::one(), self.wmat.view(), cols, A::zero(), zm.view_mut());
         if let Some(b) = &self.bias {
             for (mut row, &bv) in zm.outer_iter_mut().zip(b) {
                 row.mapv_inplace(|v| v + bv);

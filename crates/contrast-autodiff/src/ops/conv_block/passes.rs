@@ -7,7 +7,7 @@ use rayon::prelude::*;
 
 use super::block::{Affine, Block, NormState, span};
 use super::sums::{Moments, add_into, lane_sum};
-use crate::kernels::matmul_into_serial;
+use contrast_linalg::gemm_into;
 
 /// Which gradients the backward pass computes.
 #[derive(Clone, Copy, Debug)]
@@ -235,12 +235,12 @@ impl<A: NdFloat> Block<A> {
                     let xs = &xs[span(&r, self.in_len())];
                     if let Some(dw) = dw.as_mut() {
                         let cols = self.im2col(xs, &mut cols);
-                        matmul_into_serial(gzm, cols.t(), dw.view_mut(), true);
+                        gemm_into(A::one(), gzm, cols.t(), A::one(), dw.view_mut());
                     }
                     if let Some(dx) = dx.as_deref_mut() {
                         let dcols = &mut dcols[..rows * s * hw];
                         let dm = ArrayViewMut2::from_shape((rows, s * hw), &mut *dcols);
-                        matmul_into_serial(self.wmat.t(), gzm, dm.expect("count"), false);
+                        gemm_into(A::one(), self.wmat.t(), gzm, A::zero(), dm.expect("count"));
                         let dx = &mut dx[span(&r, self.in_len())];
                         for (i, img) in dx.chunks_exact_mut(self.in_len()).enumerate() {
                             self.geo.col2im_into(&mut dcols[i * hw..], s * hw, img);

@@ -9,15 +9,14 @@
 //! A loss fills `dS` in place of `S` (same buffer), so the dense path holds one n x n matrix.
 
 use crate::log_sum_exp::sum_f64;
-use crate::matmul::par_gemm;
-use crate::normalize::RowNormalized;
 use crate::output::LossGrad;
 use crate::validate::cast;
+use contrast_linalg::{RowNormalized, par_gemm};
 use ndarray::{Array2, ArrayView2, ArrayViewMut1, Axis, NdFloat};
 use rayon::prelude::*;
 
 /// The rows of a batch and their scaled similarity matrix.
-pub(crate) struct SelfSimilarity<A> {
+pub(crate) struct LogitMatrix<A> {
     /// The (normalised) rows.
     pub emb: RowNormalized<A>,
     /// `S`, then overwritten by the loss with `d loss / d S`.
@@ -25,7 +24,7 @@ pub(crate) struct SelfSimilarity<A> {
     inv_t: A,
 }
 
-impl<A: NdFloat> SelfSimilarity<A> {
+impl<A: NdFloat> LogitMatrix<A> {
     pub fn new(z: ArrayView2<A>, temperature: f64, normalize: bool) -> Self {
         let emb = RowNormalized::new(z, normalize);
         let n = emb.rows.nrows();

@@ -1,5 +1,7 @@
-//! Hard-negative weighted contrastive loss (Robinson et al. 2021, "Contrastive Learning
-//! with Hard Negative Samples").
+//! HCL, the hard-negative weighted contrastive loss (Robinson et al. 2021, "Contrastive
+//! Learning with Hard Negative Samples"). A loss over all negatives, reweighted towards the
+//! hard ones; selecting hard negatives by index is the miner of `contrast-sampling`
+//! (`hard_negatives`), a different thing.
 //!
 //! ```text
 //! the debiased loss (crate::debiased) with each negative's term reweighted by
@@ -17,9 +19,9 @@ use crate::error::Result;
 use crate::output::LossGrad;
 use ndarray::{ArrayView2, NdFloat};
 
-/// Settings of [`hard_negative`].
+/// Settings of [`hcl`].
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct HardNegativeConfig {
+pub struct HclConfig {
     /// Temperature `T > 0` (paper default 0.5).
     pub temperature: f64,
     /// Class prior `tau+` in `[0, 1)` (paper: 0.1).
@@ -30,7 +32,7 @@ pub struct HardNegativeConfig {
     pub normalize: bool,
 }
 
-impl Default for HardNegativeConfig {
+impl Default for HclConfig {
     fn default() -> Self {
         Self {
             temperature: 0.5,
@@ -41,18 +43,15 @@ impl Default for HardNegativeConfig {
     }
 }
 
-/// Hard-negative weighted loss of a two-view batch `z` (2N, D) and `d loss / d z`.
+/// HCL loss of a two-view batch `z` (2N, D) and `d loss / d z`.
 ///
 /// # Errors
 /// As [`crate::debiased::debiased`], and `beta` negative or non-finite.
-pub fn hard_negative<A: NdFloat>(
-    z: ArrayView2<A>,
-    config: &HardNegativeConfig,
-) -> Result<LossGrad<A>> {
+pub fn hcl<A: NdFloat>(z: ArrayView2<A>, config: &HclConfig) -> Result<LossGrad<A>> {
     let base = DebiasedConfig {
         temperature: config.temperature,
         tau_plus: config.tau_plus,
         normalize: config.normalize,
     };
-    debiased_weighted(("hard_negative", "hard_negative z"), z, &base, config.beta)
+    debiased_weighted(("hcl", "hcl z"), z, &base, config.beta)
 }

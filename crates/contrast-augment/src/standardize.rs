@@ -1,24 +1,26 @@
-//! Per-channel standardisation `(x - mean_c) / std_c` (torchvision's `Normalize`).
-//! The output is no longer in `[0, 1]`, so it belongs at the end of a pipeline.
+//! Per-channel standardisation `(x - mean_c) / std_c`: torchvision's `Normalize`, named here
+//! for what it does (row L2 normalisation, `normalize` elsewhere in the workspace, is
+//! another thing). The output is no longer in `[0, 1]`, so it belongs at the end of a
+//! pipeline.
 
 use crate::buffer::ImageBuf;
 use crate::error::{Error, Result};
 use crate::validate;
 
-/// torchvision's `Normalize(mean, std)`.
+/// torchvision's `Normalize(mean, std)`: `(x - mean_c) / std_c` per channel.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Normalize {
+pub struct Standardize {
     mean: Vec<f32>,
     std: Vec<f32>,
 }
 
-impl Normalize {
+impl Standardize {
     /// One finite `mean` and one positive finite `std` per channel.
     pub fn new(mean: &[f32], std: &[f32]) -> Result<Self> {
-        const OP: &str = "Normalize";
+        const OP: &str = "Standardize";
         if mean.is_empty() || mean.len() != std.len() {
             return Err(Error::Shape {
-                what: "Normalize mean/std",
+                what: "Standardize mean/std",
                 shape: vec![mean.len(), std.len()],
                 why: "need one mean and one std per channel",
             });
@@ -43,7 +45,7 @@ impl Normalize {
         }
     }
 
-    /// Channels this normalisation expects.
+    /// Channels this standardisation expects.
     pub fn channels(&self) -> usize {
         self.mean.len()
     }

@@ -10,7 +10,7 @@
 
 use std::sync::Arc;
 
-use contrast_autodiff::kernels;
+use contrast_autodiff::kernels::CpuMatmul;
 use contrast_autodiff::{Error, MatmulBackend, Result};
 use contrast_gpu::{GpuContext, GpuMatrix};
 use ndarray::{Array2, ArrayView2};
@@ -63,7 +63,7 @@ impl MatmulBackend<f32> for GpuMatmul {
         let (m, k) = a.dim();
         let n = b.ncols();
         if 2 * (m as u64) * (k as u64) * (n as u64) < self.min_flops {
-            return Ok(kernels::matmul(a, b));
+            return CpuMatmul.matmul(a, b);
         }
         let ctx = &*self.ctx;
         let ga = GpuMatrix::upload(ctx, a).map_err(gpu_error)?;
