@@ -556,7 +556,7 @@ impl TrainConfig {
             }
             return Ok(());
         }
-        if self.sampling != Sampling::Shuffle || self.duplicates != Duplicates::Keep {
+        if self.sampling != Sampling::Shuffle {
             return not_applicable(
                 "sampling = \"replacement\"".into(),
                 "temporal batches are shuffled windows of time steps (see window)".into(),

@@ -8,6 +8,7 @@ use contrast_nn::state::StateDict;
 use contrast_train::Error;
 use contrast_train::checkpoint;
 use contrast_train::config::{Augmentation, EncoderKind, Method, TrainConfig};
+use contrast_train::negatives::Sampling;
 use contrast_train::run::{Silent, train, train_task};
 use contrast_train::tasks::temporal::Temporal;
 use contrast_train::trainer::Trainer;
@@ -217,6 +218,14 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
                 ..temporal.clone()
             },
             |e| matches!(e, Error::NotApplicable { setting, .. } if setting == "method = simclr"),
+        ),
+        (
+            "temporal batches drawn with replacement",
+            TrainConfig {
+                sampling: Sampling::Replacement,
+                ..temporal.clone()
+            },
+            |e| matches!(e, Error::NotApplicable { setting, .. } if setting.starts_with("sampling")),
         ),
         (
             "a horizon for SimCLR",
