@@ -79,9 +79,12 @@ pub struct TrainArgs {
     /// Temporal: compare the embeddings of t and t + k directly, without the predictor.
     #[arg(long)]
     pub no_predictor: bool,
-    /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC).
+    /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC; default 0.99).
     #[arg(long)]
     pub target_momentum: Option<f32>,
+    /// Temporal: no target encoder; the keys come from the online encoder, with gradient.
+    #[arg(long, conflicts_with = "target_momentum")]
+    pub no_target: bool,
     /// Temporal: windows of this many consecutive pairs of one episode per batch.
     #[arg(long)]
     pub window: Option<usize>,
@@ -182,6 +185,9 @@ impl TrainArgs {
             c.predictor = Some(false);
         }
         c.target_momentum = self.target_momentum.or(c.target_momentum);
+        if self.no_target {
+            c.target_momentum = None;
+        }
         c.window = self.window.or(c.window);
         if let Some(out) = &self.out {
             c.out = out.clone();

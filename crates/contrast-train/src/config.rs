@@ -239,7 +239,7 @@ pub struct TrainConfig {
     /// an MLP (default on); off compares the two embeddings directly.
     pub predictor: Option<bool>,
     /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset,
-    /// keys from the encoder itself.
+    /// keys from the encoder itself. The trajectory defaults set 0.99.
     pub target_momentum: Option<f32>,
     /// Temporal: batches laid out in windows of this many consecutive pairs of one episode,
     /// so that neighbours in time are each other's negatives (default 1: independent pairs).
@@ -340,17 +340,17 @@ impl TrainConfig {
             method: Method::Temporal,
             encoder: EncoderKind::Strided,
             augmentation: Augmentation::None,
-            epochs: 6,
+            epochs: 10,
             batch_size: 256,
             temperature: 0.1,
-            lr: 1e-3,
+            lr: 3e-3,
             warmup_epochs: 0,
             eval_every: 1,
             horizon: Some(1),
             frame_stack: Some(2),
             distractors: Some(false),
             predictor: Some(true),
-            target_momentum: None,
+            target_momentum: Some(0.99),
             window: Some(1),
             ..base
         }

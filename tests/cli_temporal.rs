@@ -1,0 +1,45 @@
+//! `contrast train --method temporal` with settings that do not fit: a clear error, and
+//! nothing written.
+
+use std::process::{Command, Output};
+
+fn contrast(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_contrast"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+#[test]
+fn temporal_settings_that_do_not_fit_fail_without_writing_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let out_s = out.to_str().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        // Without a target, or with one of this momentum: not both.
+        (
+            &["--no-target", "--target-momentum", "0.9"],
+            "cannot be used with",
+        ),
+        // The temporal recipe's loss is fixed.
+        (&["--loss", "dcl"], "has its own loss"),
+        (
+            &["--target-momentum", "1.5"],
+            "target_momentum must be in [0, 1)",
+        ),
+        (&["--frame-stack", "0"], "at least one frame"),
+    ];
+    for (flags, needle) in cases {
+        let mut args = vec!["train", "--method", "temporal", "--out", out_s];
+        args.extend_from_slice(flags);
+        let o = contrast(&args);
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!o.status.success(), "{flags:?} succeeded: {text}");
+        assert!(text.contains(needle), "{flags:?}: {text}");
+        assert!(!out.exists(), "{flags:?} wrote {}", out.display());
+    }
+}
