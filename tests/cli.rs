@@ -1,23 +1,9 @@
 //! The `contrast` command line: every subcommand, `--help`, bad flags and bad configs.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn contrast(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contrast"))
-        .args(args)
-        .env("WGPU_BACKEND", "vulkan")
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod binary;
+use binary::{contrast, text};
 
 #[test]
 fn help_lists_every_subcommand() {

@@ -1,22 +1,8 @@
 //! `contrast train` with a loss, negatives or views that do not fit: a clear error, and
 //! nothing written. One run that does fit trains and names its loss in `config.toml`.
 
-use std::process::{Command, Output};
-
-fn contrast(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contrast"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod binary;
+use binary::{contrast, text};
 
 #[test]
 fn bad_choices_on_the_command_line_fail_without_writing_anything() {

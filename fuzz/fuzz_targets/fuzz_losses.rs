@@ -13,10 +13,10 @@
 use contrast_fuzz::loss_input::Decoder;
 use contrast_losses::{
     AlignmentConfig, ContrastiveMarginConfig, DclConfig, DclWeight, DebiasedConfig, Evaluation,
-    HclConfig, InfoNceConfig, LabelTripletConfig, NtXentConfig, Reduction, SoftmaxConfig,
-    SupConConfig, TileSize, TripletConfig, TripletMean, UniformityConfig, alignment,
-    contrastive_margin, dcl, debiased, hcl, info_nce, nt_xent, nt_xent_pairs,
-    positives_in_log, supcon, triplet_margin, triplet_margin_labels, uniformity,
+    HclConfig, InfoNceConfig, LabelTripletConfig, NoPositive, NtXentConfig, Reduction,
+    SoftmaxConfig, SupConConfig, TileSize, TripletConfig, TripletMean, UniformityConfig, alignment,
+    contrastive_margin, dcl, debiased, hcl, info_nce, nt_xent, nt_xent_pairs, positives_in_log,
+    supcon, triplet_margin, triplet_margin_labels, uniformity,
 };
 use libfuzzer_sys::fuzz_target;
 use ndarray::{Array2, NdFloat};
@@ -75,6 +75,15 @@ impl Case {
 
     fn flag(&self, bit: u8) -> bool {
         self.flags & (1 << bit) != 0
+    }
+
+    /// What the labelled losses do with an anchor that has no positive (flag bit 5).
+    fn no_positive(&self) -> NoPositive {
+        if self.flag(5) {
+            NoPositive::Error
+        } else {
+            NoPositive::Skip
+        }
     }
 
     /// Every number moderate, so a finite loss and finite gradients are owed.
@@ -166,6 +175,7 @@ fn run<A: NdFloat>(c: &Case) {
                 temperature: t,
                 normalize,
                 average_all_anchors: c.flag(3),
+                no_positive: c.no_positive(),
             };
             if let Ok(o) = supcon(z, y, &config) {
                 check("supcon", o.loss, &[&o.grad], m);
@@ -175,6 +185,7 @@ fn run<A: NdFloat>(c: &Case) {
             let config = SoftmaxConfig {
                 temperature: t,
                 normalize,
+                no_positive: c.no_positive(),
             };
             let out = if c.loss == 3 {
                 nt_xent_pairs(z, y, &config)
@@ -212,6 +223,7 @@ fn run<A: NdFloat>(c: &Case) {
                 margin: t,
                 normalize,
                 mean,
+                no_positive: c.no_positive(),
             };
             if let Ok(o) = triplet_margin_labels(z, y, &config) {
                 check("triplet_margin_labels", o.loss, &[&o.grad], m);
@@ -222,6 +234,7 @@ fn run<A: NdFloat>(c: &Case) {
                 pos_margin: p1,
                 neg_margin: t,
                 normalize,
+                no_positive: c.no_positive(),
             };
             if let Ok(o) = contrastive_margin(z, y, &config) {
                 check("contrastive_margin", o.loss, &[&o.grad], m);

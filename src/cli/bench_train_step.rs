@@ -9,13 +9,20 @@
 //! ```text
 //! /usr/bin/time -v contrast bench train-step --batch 16384 --chunk-size 256 --steps 1
 //! ```
+//!
+//! Under `mpirun` (with `--distributed`, a build with the feature `mpi`), `--batch` is the
+//! global batch: every rank steps on its shard, and rank 0 also reports the bytes each step
+//! moved and the share of the step spent inside collective operations (moving data and
+//! waiting for the other ranks).
 
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
+use contrast::collective::shard_range;
 use contrast::train::batch::{Batch, Input};
 use contrast::train::config::{EncoderKind, Method, TrainConfig};
+use contrast::train::distributed::mpi_ranks;
 use contrast::train::recipes::views_per_sample;
 use contrast::train::tasks;
 use contrast::train::trainer::Trainer;
@@ -44,6 +51,10 @@ pub struct TrainStepArgs {
     /// Seed of the weights and the views.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Data-parallel over the MPI ranks of `mpirun` (implied when mpirun started this
+    /// process): `--batch` is the global batch, sharded over the ranks.
+    #[arg(long)]
+    pub distributed: bool,
 }
 
 /// Runs `contrast bench train-step`.
@@ -65,16 +76,45 @@ pub fn run(a: TrainStepArgs) -> anyhow::Result<()> {
     // The trainer's schedule needs a batch size its data can fill; the step takes any batch.
     config.batch_size = a.batch.min(source.len());
     let mut trainer = Trainer::new(&config, task.as_ref()).context("building the trainer")?;
-    let batch = cycled_batch(source.as_ref(), a.batch)?;
+    let mut batch = cycled_batch(source.as_ref(), a.batch)?;
+    if a.distributed || contrast::collective::launched_by_mpi() {
+        let ranks = mpi_ranks()?;
+        let shard = shard_range(batch.len(), ranks.world(), ranks.rank())?;
+        batch = batch.samples(shard);
+        trainer.distribute(ranks)?;
+    }
     let mut times = Vec::with_capacity(a.steps);
     let mut cpu = Vec::with_capacity(a.steps);
+    let mut comm = Vec::with_capacity(a.steps);
     let mut loss = f32::NAN;
     for _ in 0..a.steps {
+        let stats = trainer.ranks.as_ref().map(|r| r.communicator().stats());
         let (start, cpu_start) = (Instant::now(), cpu_seconds());
         loss = trainer.step(&batch, 0)?;
         times.push(start.elapsed().as_secs_f64() * 1e3);
         cpu.push(cpu_seconds().zip(cpu_start).map(|(b, a)| (b - a) * 1e3));
+        if let (Some(ranks), Some(before)) = (&trainer.ranks, stats) {
+            comm.push(ranks.communicator().stats().since(&before));
+        }
     }
+    if trainer.ranks.as_ref().is_some_and(|r| !r.is_root()) {
+        // Only rank 0 prints; the others have stepped in lock-step with it.
+        return Ok(());
+    }
+    let ranks_note = match (&trainer.ranks, comm.first()) {
+        (Some(ranks), Some(first)) => {
+            let busy_ms: f64 = comm.iter().map(|c| c.busy_ns as f64 / 1e6).sum();
+            let total_ms: f64 = times.iter().sum();
+            format!(
+                " ranks={} shard={} comm_bytes_per_step={} comm_share={:.1}%",
+                ranks.world(),
+                batch.len(),
+                first.total_bytes(),
+                100.0 * busy_ms / total_ms
+            )
+        }
+        _ => String::new(),
+    };
     times.sort_by(f64::total_cmp);
     // CPU time of all threads: on a loaded machine it moves less than the wall clock.
     let mut cpu: Vec<f64> = cpu.into_iter().flatten().collect();
@@ -83,7 +123,7 @@ pub fn run(a: TrainStepArgs) -> anyhow::Result<()> {
         .chunk_size
         .map_or("whole batch".to_string(), |c| format!("chunks of {c}"));
     println!(
-        "{:?} {:?} batch={} ({chunk}) threads={} median_step={:.1} ms (min {:.1}, max {:.1}) cpu_step={} loss={loss:.4} peak_rss={}",
+        "{:?} {:?} batch={} ({chunk}) threads={} median_step={:.1} ms (min {:.1}, max {:.1}) cpu_step={} loss={loss:.4} peak_rss={}{ranks_note}",
         a.method,
         a.encoder,
         a.batch,

@@ -231,11 +231,11 @@ impl<X: Transport> Group for X {
     }
 
     fn barrier(&self) -> Result<()> {
-        agree(self, Op::Barrier, 0, 0, 0, true).map(|_| ())
+        timed(self, || agree(self, Op::Barrier, 0, 0, 0, true).map(|_| ()))
     }
 
     fn all_gather_count(&self, count: usize) -> Result<Vec<usize>> {
-        agree(self, Op::AllGatherCount, 0, count, 0, false)
+        timed(self, || agree(self, Op::AllGatherCount, 0, count, 0, false))
     }
 
     fn stats(&self) -> CommStats {
@@ -245,38 +245,60 @@ impl<X: Transport> Group for X {
 
 impl<T: Element, X: Transport> Collective<T> for X {
     fn all_gather_varcount(&self, send: &[T]) -> Result<Gathered<T>> {
-        gather_checked(self, send, Op::AllGatherVarcount, false, OpKind::AllGather)
+        timed(self, || {
+            gather_checked(self, send, Op::AllGatherVarcount, false, OpKind::AllGather)
+        })
     }
 
     fn all_gather(&self, send: &[T]) -> Result<Vec<T>> {
-        gather_checked(self, send, Op::AllGather, true, OpKind::AllGather).map(|g| g.data)
+        timed(self, || {
+            gather_checked(self, send, Op::AllGather, true, OpKind::AllGather).map(|g| g.data)
+        })
     }
 
     fn all_reduce_sum(&self, buf: &mut [T]) -> Result<()> {
-        let gathered = gather_checked(self, buf, Op::AllReduceSum, true, OpKind::AllReduce)?;
-        let n = buf.len();
-        let parts = (0..Transport::world(self)).map(|r| &gathered.data[r * n..(r + 1) * n]);
-        sum_in_rank_order(parts, buf, Op::AllReduceSum.name())
+        timed(self, || all_reduce_sum(self, buf))
     }
 
     fn broadcast(&self, buf: &mut [T], root: usize) -> Result<()> {
-        let world = Transport::world(self);
-        agree(self, Op::Broadcast, T::CODE, buf.len(), root, true)?;
-        // Every rank passed the same root (checked above), so all refuse a bad one alike.
-        if root >= world {
-            return Err(Error::InvalidRank {
-                what: "root",
-                value: root,
-                world,
-            });
-        }
-        Transport::broadcast(self, buf, root)?;
-        let bytes = buf.len() * T::BYTES;
-        if Transport::rank(self) == root {
-            self.counters().add(OpKind::Broadcast, bytes, 0);
-        } else {
-            self.counters().add(OpKind::Broadcast, 0, bytes);
-        }
-        Ok(())
+        timed(self, || broadcast(self, buf, root))
     }
+}
+
+/// `op`, its wall time added to the rank's busy counter.
+fn timed<X: Transport + ?Sized, R>(x: &X, op: impl FnOnce() -> Result<R>) -> Result<R> {
+    let start = std::time::Instant::now();
+    let out = op();
+    x.counters().add_busy(start);
+    out
+}
+
+/// All-reduce as an all-gather followed by a sum in rank order.
+fn all_reduce_sum<T: Element, X: Transport + ?Sized>(x: &X, buf: &mut [T]) -> Result<()> {
+    let gathered = gather_checked(x, buf, Op::AllReduceSum, true, OpKind::AllReduce)?;
+    let n = buf.len();
+    let parts = (0..Transport::world(x)).map(|r| &gathered.data[r * n..(r + 1) * n]);
+    sum_in_rank_order(parts, buf, Op::AllReduceSum.name())
+}
+
+/// Broadcast after the header check (the same root on every rank).
+fn broadcast<T: Element, X: Transport + ?Sized>(x: &X, buf: &mut [T], root: usize) -> Result<()> {
+    let world = Transport::world(x);
+    agree(x, Op::Broadcast, T::CODE, buf.len(), root, true)?;
+    // Every rank passed the same root (checked above), so all refuse a bad one alike.
+    if root >= world {
+        return Err(Error::InvalidRank {
+            what: "root",
+            value: root,
+            world,
+        });
+    }
+    Transport::broadcast(x, buf, root)?;
+    let bytes = buf.len() * T::BYTES;
+    if Transport::rank(x) == root {
+        x.counters().add(OpKind::Broadcast, bytes, 0);
+    } else {
+        x.counters().add(OpKind::Broadcast, 0, bytes);
+    }
+    Ok(())
 }

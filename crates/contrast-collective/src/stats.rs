@@ -66,6 +66,9 @@ pub struct CommStats {
     pub broadcast: OpBytes,
     /// Operation headers and barriers.
     pub header: OpBytes,
+    /// Wall time this rank spent inside collective operations, in nanoseconds: moving data
+    /// and waiting for the other ranks to arrive (what a step pays for communicating).
+    pub busy_ns: u64,
 }
 
 impl CommStats {
@@ -100,6 +103,7 @@ impl CommStats {
             all_reduce: diff(self.all_reduce, earlier.all_reduce),
             broadcast: diff(self.broadcast, earlier.broadcast),
             header: diff(self.header, earlier.header),
+            busy_ns: self.busy_ns - earlier.busy_ns,
         }
     }
 }
@@ -110,6 +114,7 @@ pub struct Counters {
     calls: [AtomicU64; 4],
     sent: [AtomicU64; 4],
     received: [AtomicU64; 4],
+    busy_ns: AtomicU64,
 }
 
 impl Counters {
@@ -121,6 +126,13 @@ impl Counters {
         self.received[i].fetch_add(received as u64, Ordering::Relaxed);
     }
 
+    /// Adds the wall time of one operation (from its start to its return).
+    pub fn add_busy(&self, since: std::time::Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.busy_ns.fetch_add(ns, Ordering::Relaxed);
+    }
+
+    /// The counters now.
     pub fn snapshot(&self) -> CommStats {
         let get = |kind: OpKind| {
             let i = kind.index();
@@ -135,6 +147,7 @@ impl Counters {
             all_reduce: get(OpKind::AllReduce),
             broadcast: get(OpKind::Broadcast),
             header: get(OpKind::Header),
+            busy_ns: self.busy_ns.load(Ordering::Relaxed),
         }
     }
 }

@@ -249,3 +249,26 @@ fn a_member_prints_its_place_not_the_mailbox() {
         "ThreadMember { rank: 1, world: 2, .. }"
     );
 }
+
+/// The busy counter holds the time a rank waits inside an operation: rank 0 reaches the
+/// all-reduce 100 ms before rank 1 and counts at least that wait; rank 1 arrives last and
+/// waits for no one, far less.
+#[test]
+fn busy_time_counts_the_wait_for_other_ranks() {
+    let busy = on_group(2, |c| {
+        if c.rank() == 1 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let before = c.stats();
+        let mut x = [1.0f32; 4];
+        Collective::<f32>::all_reduce_sum(c, &mut x)?;
+        Ok(c.stats().since(&before).busy_ns)
+    });
+    assert!(busy[0] >= 90_000_000, "rank 0 waited {} ns", busy[0]);
+    assert!(
+        busy[1] < busy[0] / 2,
+        "rank 1 {} ns, rank 0 {} ns",
+        busy[1],
+        busy[0]
+    );
+}

@@ -2,6 +2,9 @@
 //! every gradient, running statistics and evaluation output agree; bad configurations and
 //! inputs are typed errors.
 
+mod difference;
+use difference::max_diff;
+
 use contrast_autodiff::Graph;
 use contrast_nn::checkpoint::state_dict;
 use contrast_nn::layers::{
@@ -46,14 +49,6 @@ fn input(shape: &[usize], seed: u64) -> ArrayD<f64> {
             .wrapping_add(1442695040888963407);
         (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
     })
-}
-
-fn max_diff(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! batch (values, statistics, gradients, finite differences), the mean of gradients, the
 //! broadcast of parameters and buffers, the view-major order and gathered labels.
 
+mod difference;
+use difference::max_diff;
+
 use std::sync::Arc;
 
 use contrast_autodiff::gradcheck::{GradCheckConfig, check_gradient};
@@ -46,14 +49,6 @@ fn rows(x: &ArrayD<f64>, range: std::ops::Range<usize>) -> ArrayD<f64> {
 
 fn array(shape: &[usize], f: impl Fn(usize) -> f64) -> ArrayD<f64> {
     ArrayD::from_shape_vec(IxDyn(shape), (0..shape.iter().product()).map(f).collect()).unwrap()
-}
-
-fn max_diff(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]

@@ -3,6 +3,9 @@
 //! (fixtures from `tests/fixtures/make_sparse_optim_fixtures.py`), through `graph_step`,
 //! across a state-dict round trip, and the refusals.
 
+mod difference;
+use difference::max_diff;
+
 use contrast_autodiff::{BagMode, Bags, Graph, RowSparse};
 use contrast_nn::optim::{
     Adam, AdamEps, Lars, Optimizer, ParamKind, ParamRef, Sgd, SparseParamRef, graph_step,
@@ -120,14 +123,6 @@ fn lazy_adam_reference(
             (w[[r, c]], m[[r, c]], v[[r, c]]) = (p, mc, vc);
         }
     }
-}
-
-fn max_diff(a: &ArrayD<f64>, b: &ArrayD<f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]
