@@ -1,14 +1,8 @@
 //! `contrast train --method temporal` with settings that do not fit: a clear error, and
 //! nothing written.
 
-use std::process::{Command, Output};
-
-fn contrast(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_contrast"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
+mod binary;
+use binary::{contrast, text};
 
 #[test]
 fn temporal_settings_that_do_not_fit_fail_without_writing_anything() {
@@ -33,11 +27,7 @@ fn temporal_settings_that_do_not_fit_fail_without_writing_anything() {
         let mut args = vec!["train", "--method", "temporal", "--out", out_s];
         args.extend_from_slice(flags);
         let o = contrast(&args);
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let text = text(&o);
         assert!(!o.status.success(), "{flags:?} succeeded: {text}");
         assert!(text.contains(needle), "{flags:?}: {text}");
         assert!(!out.exists(), "{flags:?} wrote {}", out.display());
