@@ -5,7 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Args;
-use contrast::train::config::{Device, EncoderKind, Method, OptimizerKind, TrainConfig};
+use contrast::train::config::{
+    Augmentation, Device, EncoderKind, Method, OptimizerKind, TrainConfig,
+};
 use contrast::train::distributed::{Ranks, mpi_ranks};
 use contrast::train::run::{RunSummary, train_on};
 use contrast::train::tasks::text::DEFAULT_TEXT_DATASET;
@@ -15,7 +17,7 @@ use super::progress::Progress;
 
 /// Arguments of `contrast train`. Flags override the `--config` file, which overrides the
 /// defaults; the defaults depend on the dataset (`TrainConfig::for_dataset`: text gets the
-/// pairs recipe's).
+/// pairs recipe's, trajectories the temporal recipe's).
 #[derive(Args, Debug, Default)]
 pub struct TrainArgs {
     /// TOML file with any of the settings below (keys as in the run folder's config.toml).
@@ -24,7 +26,8 @@ pub struct TrainArgs {
     /// Dataset: digits, mnist5k (embedded), fashion-mnist[:PATH], mnist:PATH, cifar10:PATH,
     /// cifar100:PATH, folder:PATH; text: bible:web-es, bible:kjv-web, bible:A-B (installed
     /// SWORD modules), bible-slice:web-es (embedded; the default of --method pairs),
-    /// pairs:PATH.
+    /// pairs:PATH; trajectories (generated and cached): cartpole (the default of --method
+    /// temporal), mountaincar.
     #[arg(long)]
     pub dataset: Option<String>,
     /// Contrastive recipe.
@@ -33,6 +36,9 @@ pub struct TrainArgs {
     /// Encoder architecture.
     #[arg(long, value_enum)]
     pub encoder: Option<EncoderKind>,
+    /// Augmentation recipe of the views.
+    #[arg(long, value_enum)]
+    pub augmentation: Option<Augmentation>,
     /// Passes over the training split.
     #[arg(long)]
     pub epochs: Option<usize>,
@@ -61,6 +67,27 @@ pub struct TrainArgs {
     /// Run folder.
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Temporal: steps k from an observation to its positive (default 1).
+    #[arg(long)]
+    pub horizon: Option<usize>,
+    /// Temporal: frames per observation (default 2).
+    #[arg(long)]
+    pub frame_stack: Option<usize>,
+    /// Temporal: a textured background and a moving disc behind the system.
+    #[arg(long)]
+    pub distractors: bool,
+    /// Temporal: compare the embeddings of t and t + k directly, without the predictor.
+    #[arg(long)]
+    pub no_predictor: bool,
+    /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC; default 0.99).
+    #[arg(long)]
+    pub target_momentum: Option<f32>,
+    /// Temporal: no target encoder; the keys come from the online encoder, with gradient.
+    #[arg(long, conflicts_with = "target_momentum")]
+    pub no_target: bool,
+    /// Temporal: windows of this many consecutive pairs of one episode per batch.
+    #[arg(long)]
+    pub window: Option<usize>,
     /// Pairs: learn the temperature (CLIP's clamped log-scale), starting at --temperature.
     #[arg(long)]
     pub learnable_temperature: bool,
@@ -106,14 +133,15 @@ impl TrainArgs {
             })
         };
         // The defaults depend on the data, so the dataset is found first; the pairs recipe
-        // without a named dataset trains on the embedded text slice.
+        // without a named dataset trains on the embedded text slice, the temporal recipe on
+        // cartpole.
         let file = over(TrainConfig::default())?;
         let named_in_file = file.dataset != TrainConfig::default().dataset;
+        let method = self.method.unwrap_or(file.method);
         let dataset = match &self.dataset {
             Some(dataset) => dataset.clone(),
-            None if !named_in_file && self.method.unwrap_or(file.method) == Method::Pairs => {
-                DEFAULT_TEXT_DATASET.to_string()
-            }
+            None if !named_in_file && method == Method::Pairs => DEFAULT_TEXT_DATASET.to_string(),
+            None if !named_in_file && method == Method::Temporal => "cartpole".to_string(),
             None => file.dataset,
         };
         let mut config = over(TrainConfig::for_dataset(&dataset))?;
@@ -136,6 +164,7 @@ impl TrainArgs {
         }
         c.method = self.method.unwrap_or(c.method);
         c.encoder = self.encoder.unwrap_or(c.encoder);
+        c.augmentation = self.augmentation.unwrap_or(c.augmentation);
         c.device = self.device.unwrap_or(c.device);
         c.optimizer = self.optimizer.unwrap_or(c.optimizer);
         c.epochs = self.epochs.unwrap_or(c.epochs);
@@ -147,6 +176,19 @@ impl TrainArgs {
         c.unsupervised |= self.unsupervised;
         c.augment_pairs |= self.augment_pairs;
         c.chunk_size = self.chunk_size.or(c.chunk_size);
+        c.horizon = self.horizon.or(c.horizon);
+        c.frame_stack = self.frame_stack.or(c.frame_stack);
+        if self.distractors {
+            c.distractors = Some(true);
+        }
+        if self.no_predictor {
+            c.predictor = Some(false);
+        }
+        c.target_momentum = self.target_momentum.or(c.target_momentum);
+        if self.no_target {
+            c.target_momentum = None;
+        }
+        c.window = self.window.or(c.window);
         if let Some(out) = &self.out {
             c.out = out.clone();
         }

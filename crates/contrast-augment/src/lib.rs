@@ -40,6 +40,8 @@
 //!   [`adjust_brightness`], [`adjust_contrast`], [`adjust_saturation`], [`adjust_hue`],
 //!   [`gaussian_blur`], [`rgb_to_grayscale`], [`solarize_image`], [`flip()`];
 //! - sequences: [`TokenOp`] on `&[u32]`, [`SeriesOp`] on `(T, C)` arrays;
+//! - frame stacks (any channel count): [`RandomShift`] (DrQ / CURL: pad with the edge, crop
+//!   back at a random offset, one offset for all frames), [`shift()`];
 //! - [`stream_rng`]`(seed, epoch, index, view)`.
 //!
 //! # Example
@@ -73,6 +75,7 @@ pub mod pipeline;
 pub mod presets;
 pub mod resize;
 pub mod series;
+pub mod shift;
 pub mod standardize;
 pub mod stream;
 pub mod tokens;
@@ -94,6 +97,7 @@ pub use op::{Grayscale, Op};
 pub use pipeline::{Pipeline, Step};
 pub use resize::{Window, resize, resized_crop};
 pub use series::SeriesOp;
+pub use shift::{RandomShift, shift};
 pub use standardize::Standardize;
 pub use stream::stream_rng;
 pub use tokens::TokenOp;

@@ -2,7 +2,10 @@
 
 use contrast_autodiff::Graph;
 use contrast_nn::Module;
-use contrast_nn::encoders::{Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
+use contrast_nn::encoders::{
+    ConvStage, Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig, StridedCnn,
+    StridedCnnConfig,
+};
 use contrast_nn::heads::ProjectionHead;
 use contrast_nn::optim::ParamKind;
 use ndarray::{ArrayD, IxDyn};
@@ -63,6 +66,49 @@ fn benchmark_cnn_matches_the_torch_model() {
     .unwrap();
     assert_eq!(cifar.out_features(), 16 * 8 * 8);
     assert_eq!(out_shape(&mut g, &mut cifar, &[2, 3, 32, 32]), [2, 1024]);
+}
+
+#[test]
+fn strided_cnn_matches_the_frame_stack_network() {
+    // PyTorch: Conv2d(2,32,5,stride=2)-ReLU-Conv2d(32,64,3,stride=2)-ReLU-Flatten-Linear(7168,64)
+    let mut g = Graph::new();
+    let config = StridedCnnConfig::frame_stack(2, 40, 64);
+    assert_eq!(config.last_map(), Some((64, 8, 14)));
+    let mut cnn = StridedCnn::new(&mut g, &config, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+    let want: Vec<(String, Vec<usize>)> = [
+        ("net.0.weight", vec![32, 2, 5, 5]),
+        ("net.0.bias", vec![32]),
+        ("net.2.weight", vec![64, 32, 3, 3]),
+        ("net.2.bias", vec![64]),
+        ("net.5.weight", vec![64, 7168]),
+        ("net.5.bias", vec![64]),
+    ]
+    .into_iter()
+    .map(|(n, s)| (n.to_string(), s))
+    .collect();
+    assert_eq!(shapes(&g, &cnn), want);
+    // 32*2*25 + 32 + 64*32*9 + 64 + 7168*64 + 64
+    assert_eq!(cnn.num_params(&g), 478_944);
+    assert_eq!(out_shape(&mut g, &mut cnn, &[3, 2, 40, 64]), [3, 64]);
+    assert!(cnn.named_buffers().is_empty(), "no batch norm");
+
+    // Another size is refused with the expected shape in the message.
+    let x = g.input(ArrayD::zeros(IxDyn(&[1, 2, 64, 40])));
+    let e = cnn.forward(&mut g, x).unwrap_err().to_string();
+    assert!(e.contains("(N, 2, 40, 64)"), "{e}");
+    g.reset();
+
+    // Too small for the kernels, or a zero stride: configuration errors.
+    let tiny = StridedCnnConfig::frame_stack(2, 6, 64);
+    assert_eq!(tiny.last_map(), None);
+    assert!(StridedCnn::<f32>::new(&mut g, &tiny, &mut ChaCha8Rng::seed_from_u64(0)).is_err());
+    let mut zero = StridedCnnConfig::frame_stack(2, 40, 64);
+    zero.stages[1] = ConvStage {
+        channels: 8,
+        kernel: 3,
+        stride: 0,
+    };
+    assert!(StridedCnn::<f32>::new(&mut g, &zero, &mut ChaCha8Rng::seed_from_u64(0)).is_err());
 }
 
 #[test]

@@ -5,7 +5,10 @@
 use contrast_autodiff::Graph;
 use contrast_autodiff::gradcheck::{GradCheckConfig, check_gradient};
 use contrast_nn::Module;
-use contrast_nn::encoders::{Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig};
+use contrast_nn::encoders::{
+    ConvStage, Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig, StridedCnn,
+    StridedCnnConfig,
+};
 use contrast_nn::heads::ProjectionHead;
 use contrast_nn::layers::{
     Activation, AvgPool2d, BatchNorm, Conv2d, ConvSpec, Dropout, Flatten, GlobalAvgPool, LayerNorm,
@@ -173,6 +176,21 @@ proptest! {
             Box::new(SmallCnn::new(g, &cfg, rng).unwrap())
         });
         check("small cnn", &b, seed, random(&[2, 1, 8, 8], &mut ChaCha8Rng::seed_from_u64(seed)), TOL);
+        // Non-square input and two strides, so that a swapped H / W or a wrong output side fails.
+        let b: Box<Builder> = Box::new(|g, rng| {
+            let cfg = StridedCnnConfig {
+                in_channels: 2,
+                height: 7,
+                width: 9,
+                stages: vec![
+                    ConvStage { channels: 3, kernel: 3, stride: 2 },
+                    ConvStage { channels: 2, kernel: 2, stride: 1 },
+                ],
+                out_dim: 3,
+            };
+            Box::new(StridedCnn::new(g, &cfg, rng).unwrap())
+        });
+        check("strided cnn", &b, seed, random(&[2, 2, 7, 9], &mut ChaCha8Rng::seed_from_u64(seed)), TOL);
         let b: Box<Builder> = Box::new(|g, rng| {
             let cfg = ResNetConfig { in_channels: 2, width: 1.0 / 32.0, blocks: [1, 1, 1, 1] };
             Box::new(ResNet::new(g, &cfg, rng).unwrap())

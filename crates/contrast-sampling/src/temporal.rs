@@ -13,11 +13,16 @@
 //! without replacement in O(negatives) time, without listing the candidates ([`Candidates`]).
 //! [`TemporalLayout`] states the same rule as a [`PairRule`] for a batch of steps, for the
 //! masks and miners.
+//!
+//! [`window_batches`] goes the other way for in-batch negatives: it builds an epoch's batches
+//! from windows of consecutive steps, so that a step's neighbours in time, the hardest
+//! negatives there are, share its batch.
 
 use std::ops::Range;
 
 use ndarray::Array2;
 use rand::Rng;
+use rand::seq::SliceRandom;
 
 use crate::error::{Error, Result, invalid};
 use crate::layout::{PairLayout, PairRule};
@@ -236,6 +241,62 @@ pub fn sample_temporal(
         out.positives.push(anchor + k);
     }
     Ok(out)
+}
+
+/// One epoch of batches that keep neighbours in time together. Every trajectory is cut into
+/// windows of `window` consecutive steps at a random phase (its first window holds
+/// `1..=window` steps, so the cuts move from epoch to epoch); the windows of all
+/// trajectories are shuffled, laid end to end and cut into batches of `batch` global steps,
+/// the last incomplete batch dropped. Every other step is in exactly one batch.
+///
+/// With a loss whose negatives are the batch's other rows, the steps of a window are each
+/// other's negatives: the near past and future of the same trajectory, which only a
+/// representation that knows where the system is going can tell apart (CPC draws its
+/// negatives from the same sequence). `window = 1` is a plain shuffle of the steps.
+///
+/// ```
+/// use contrast_sampling::temporal::{Trajectories, window_batches};
+/// use rand::SeedableRng;
+/// let trajectories = Trajectories::new(&[30, 50, 20])?;
+/// let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+/// let batches = window_batches(&trajectories, 4, 16, &mut rng)?;
+/// assert_eq!(batches.len(), 100 / 16);
+/// assert!(batches.iter().all(|b| b.len() == 16));
+/// # Ok::<(), contrast_sampling::Error>(())
+/// ```
+///
+/// # Errors
+/// A window or batch of 0, or a batch larger than all the steps.
+pub fn window_batches(
+    trajectories: &Trajectories,
+    window: usize,
+    batch: usize,
+    rng: &mut impl Rng,
+) -> Result<Vec<Vec<usize>>> {
+    if window == 0 {
+        return Err(invalid("window", 0, "a window holds at least one step"));
+    }
+    if batch == 0 || batch > trajectories.total_steps() {
+        return Err(invalid(
+            "batch",
+            batch,
+            "must be between 1 and the number of steps",
+        ));
+    }
+    let mut windows: Vec<Range<usize>> = Vec::new();
+    for traj in 0..trajectories.count() {
+        let steps = trajectories.steps(traj);
+        let mut start = steps.start;
+        let mut end = start + window - rng.random_range(0..window);
+        while start < steps.end {
+            windows.push(start..end.min(steps.end));
+            start = end;
+            end += window;
+        }
+    }
+    windows.shuffle(rng);
+    let order: Vec<usize> = windows.into_iter().flatten().collect();
+    Ok(order.chunks_exact(batch).map(<[usize]>::to_vec).collect())
 }
 
 /// The temporal rule over a batch of steps given as `(trajectory, step)`: positive when in

@@ -33,9 +33,27 @@ pub enum Method {
     /// Non-contrastive comparison: a predictor regresses the projection of an EMA target
     /// network, no negatives (Grill et al. 2020).
     Byol,
+    /// Temporal contrast on trajectories (`cartpole`, `mountaincar`): InfoNCE between a
+    /// prediction from observation t and the actions, and observation t + k (CPC, CURL, ATC).
+    Temporal,
     /// Pairs that mean the same (a translation, a paraphrase): symmetric InfoNCE over
     /// in-batch negatives in both directions, as CLIP (Radford et al. 2021).
     Pairs,
+}
+
+impl Method {
+    /// The name used in config files and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Simclr => "simclr",
+            Method::Moco => "moco",
+            Method::Supcon => "supcon",
+            Method::Triplet => "triplet",
+            Method::Byol => "byol",
+            Method::Temporal => "temporal",
+            Method::Pairs => "pairs",
+        }
+    }
 }
 
 /// Which encoder architecture.
@@ -49,6 +67,8 @@ pub enum EncoderKind {
     Cnn,
     /// CIFAR-variant ResNet-18.
     Resnet18,
+    /// Strided CNN for frame stacks of any size: conv 5x5 s2, conv 3x3 s2, linear to 64.
+    Strided,
 }
 
 /// Which augmentation recipe makes the views (see [`crate::augmentation`]).
@@ -64,6 +84,10 @@ pub enum Augmentation {
     Objects,
     /// SimCLR's colour recipe: crop, flip, colour jitter, random grayscale.
     Color,
+    /// No augmentation (frame stacks).
+    None,
+    /// Random shift of a frame stack by up to 4 pixels, edges repeated (DrQ).
+    Shift,
 }
 
 impl Augmentation {
@@ -74,6 +98,8 @@ impl Augmentation {
             Augmentation::Digits => "digits",
             Augmentation::Objects => "objects",
             Augmentation::Color => "color",
+            Augmentation::None => "none",
+            Augmentation::Shift => "shift",
         }
     }
 }
@@ -199,6 +225,42 @@ pub struct TrainConfig {
     /// whole batch in one graph.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chunk_size: Option<usize>,
+
+    // Temporal contrast (`--method temporal` on `cartpole` / `mountaincar`); read through
+    // [`TrainConfig::temporal`]. Unset means the default below; set with another method it
+    // is an error.
+    /// Temporal: steps `k` from an observation to its positive (default 1).
+    pub horizon: Option<usize>,
+    /// Temporal: frames per observation (default 2).
+    pub frame_stack: Option<usize>,
+    /// Temporal: a textured background and a moving disc behind the system (default off).
+    pub distractors: Option<bool>,
+    /// Temporal: predict the future embedding from the present one and the actions through
+    /// an MLP (default on); off compares the two embeddings directly.
+    pub predictor: Option<bool>,
+    /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset,
+    /// keys from the encoder itself. The trajectory defaults set 0.99.
+    pub target_momentum: Option<f32>,
+    /// Temporal: batches laid out in windows of this many consecutive pairs of one episode,
+    /// so that neighbours in time are each other's negatives (default 1: independent pairs).
+    pub window: Option<usize>,
+}
+
+/// The temporal recipe's settings with their defaults filled in.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TemporalSettings {
+    /// Steps `k` from an observation to its positive.
+    pub horizon: usize,
+    /// Frames per observation.
+    pub frame_stack: usize,
+    /// Distracting backgrounds and discs.
+    pub distractors: bool,
+    /// An action-conditioned predictor between the two embeddings.
+    pub predictor: bool,
+    /// Momentum of the EMA target encoder, if there is one.
+    pub target_momentum: Option<f32>,
+    /// Consecutive pairs of one episode per window of a batch.
+    pub window: usize,
 }
 
 impl Default for TrainConfig {
@@ -241,14 +303,28 @@ impl Default for TrainConfig {
             buckets: contrast_text::DEFAULT_BUCKETS,
             text_dims: vec![256, 256, 128],
             chunk_size: None,
+            horizon: None,
+            frame_stack: None,
+            distractors: None,
+            predictor: None,
+            target_momentum: None,
+            window: None,
         }
     }
+}
+
+/// Whether `dataset` names generated trajectories (`cartpole`, `mountaincar`) rather than
+/// images.
+pub fn is_trajectory_dataset(dataset: &str) -> bool {
+    dataset.parse::<contrast_env::System>().is_ok()
 }
 
 impl TrainConfig {
     /// The defaults for `dataset`: [`TrainConfig::default`] for images; for text datasets
     /// (`bible:A-B`, `bible-slice:A-B`, `pairs:PATH`) the pairs recipe with its own budget
-    /// ([`crate::tasks::text::defaults`]).
+    /// ([`crate::tasks::text::defaults`]); for trajectories (`cartpole`, `mountaincar`) the
+    /// temporal recipe with its own budget: the strided CNN, InfoNCE at T = 0.1, every
+    /// temporal setting written out (see the README's temporal section for what it gives).
     pub fn for_dataset(dataset: &str) -> Self {
         let base = Self {
             dataset: dataset.to_string(),
@@ -257,7 +333,39 @@ impl TrainConfig {
         if crate::tasks::text::is_text_dataset(dataset) {
             return crate::tasks::text::defaults(base);
         }
-        base
+        if !is_trajectory_dataset(dataset) {
+            return base;
+        }
+        Self {
+            method: Method::Temporal,
+            encoder: EncoderKind::Strided,
+            augmentation: Augmentation::None,
+            epochs: 10,
+            batch_size: 256,
+            temperature: 0.1,
+            lr: 3e-3,
+            warmup_epochs: 0,
+            eval_every: 1,
+            horizon: Some(1),
+            frame_stack: Some(2),
+            distractors: Some(false),
+            predictor: Some(true),
+            target_momentum: Some(0.99),
+            window: Some(1),
+            ..base
+        }
+    }
+
+    /// The temporal settings, defaults filled in.
+    pub fn temporal(&self) -> TemporalSettings {
+        TemporalSettings {
+            horizon: self.horizon.unwrap_or(1),
+            frame_stack: self.frame_stack.unwrap_or(2),
+            distractors: self.distractors.unwrap_or(false),
+            predictor: self.predictor.unwrap_or(true),
+            target_momentum: self.target_momentum,
+            window: self.window.unwrap_or(1),
+        }
     }
 
     /// Parses a TOML document; unknown keys and wrong types are errors naming the key.
@@ -396,8 +504,82 @@ impl TrainConfig {
                 "chunk_size must be at least 1 (leave it out for whole-batch steps)".into(),
             );
         }
+        self.validate_temporal()?;
         // The loss, the negatives and the views, against the recipe's table.
         crate::recipes::check_choices(self)
+    }
+
+    /// The temporal recipe and trajectory data go together; its settings are its alone.
+    fn validate_temporal(&self) -> Result<()> {
+        let method = self.method.name();
+        let dataset = &self.dataset;
+        let not_applicable =
+            |setting: String, reason: String| Err(Error::NotApplicable { setting, reason });
+        match (self.method, is_trajectory_dataset(dataset)) {
+            (Method::Temporal, false) => {
+                return not_applicable(
+                    format!("method = {method}"),
+                    format!(
+                        "the temporal recipe trains on trajectories (cartpole, mountaincar), \
+                         and {dataset} holds none"
+                    ),
+                );
+            }
+            (other, true) if other != Method::Temporal => {
+                return not_applicable(
+                    format!("method = {method}"),
+                    format!(
+                        "{dataset} holds trajectories, whose positives are the future: train \
+                         it with --method temporal"
+                    ),
+                );
+            }
+            _ => {}
+        }
+        if self.method != Method::Temporal {
+            let set = [
+                ("horizon", self.horizon.map(|v| v.to_string())),
+                ("frame_stack", self.frame_stack.map(|v| v.to_string())),
+                ("distractors", self.distractors.map(|v| v.to_string())),
+                ("predictor", self.predictor.map(|v| v.to_string())),
+                (
+                    "target_momentum",
+                    self.target_momentum.map(|v| v.to_string()),
+                ),
+                ("window", self.window.map(|v| v.to_string())),
+            ];
+            if let Some((key, Some(value))) = set.into_iter().find(|(_, v)| v.is_some()) {
+                return not_applicable(
+                    format!("{key} = {value}"),
+                    format!("a setting of the temporal recipe; --method {method} does not use it"),
+                );
+            }
+            return Ok(());
+        }
+        if self.sampling != Sampling::Shuffle {
+            return not_applicable(
+                "sampling = \"replacement\"".into(),
+                "temporal batches are shuffled windows of time steps (see window)".into(),
+            );
+        }
+        let t = self.temporal();
+        if t.frame_stack == 0 {
+            return Err(contrast_env::Error::ZeroFrameStack.into());
+        }
+        if t.horizon == 0 {
+            return Err(contrast_env::Error::ZeroOffset.into());
+        }
+        if t.window == 0 {
+            return Err(Error::Config("window must be at least 1".into()));
+        }
+        if let Some(m) = t.target_momentum
+            && !(0.0..1.0).contains(&m)
+        {
+            return Err(Error::Config(format!(
+                "target_momentum must be in [0, 1), got {m}"
+            )));
+        }
+        Ok(())
     }
 }
 

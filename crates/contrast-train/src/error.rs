@@ -42,6 +42,14 @@ pub enum Error {
     /// An invalid setting.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// A setting (or method) that the chosen method or dataset cannot use.
+    #[error("{setting} does not apply here: {reason}")]
+    NotApplicable {
+        /// The setting and its value, as in a config file (`method = simclr`).
+        setting: String,
+        /// Why, and what to use instead.
+        reason: String,
+    },
     /// A plot could not be drawn.
     #[error("plot: {0}")]
     Plot(String),
@@ -80,6 +88,10 @@ pub enum Error {
     /// The dataset could not be loaded.
     #[error(transparent)]
     Data(#[from] contrast_data::Error),
+    /// Trajectories could not be generated, read or cut into observations (includes a frame
+    /// stack of 0 and a horizon longer than every episode).
+    #[error(transparent)]
+    Env(#[from] contrast_env::Error),
     /// Text data (pairs, Bible modules, features) could not be loaded.
     #[error(transparent)]
     Text(#[from] contrast_text::Error),

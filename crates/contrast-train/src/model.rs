@@ -7,19 +7,25 @@
 //! `config.text_dims`) whose table gets row-sparse gradients: the optimizer updates only the
 //! rows a step used. The pairs recipe with a learnable temperature adds CLIP's log-scale
 //! parameter `logit_scale` (`t`, `T = exp(-t)`).
+//!
+//! The temporal recipe has no head (its loss compares encoder features, as CURL's and ATC's
+//! small encoders do) and its predictor reads the features and the actions:
+//! `concat(z_t, actions) -> Linear(f + c, 256) -> ReLU -> Linear(256, f)`.
 
 use contrast_autodiff::{BagMode, Bags, Graph, Var};
 use contrast_nn::Module;
 use contrast_nn::encoders::{
     BagEncoder, BagEncoderConfig, Mlp, MlpConfig, ResNet, ResNetConfig, SmallCnn, SmallCnnConfig,
+    StridedCnn, StridedCnnConfig,
 };
 use contrast_nn::heads::ProjectionHead;
+use contrast_nn::layers::Activation;
 use contrast_nn::optim::ParamKind;
 use rand::Rng;
 
 use crate::batch::Input;
 use crate::config::{EncoderKind, Method, TrainConfig};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::loss_params::LossParams;
 use crate::recipes::loss_of;
 use crate::tasks::InputSpec;
@@ -28,14 +34,16 @@ use crate::tasks::InputSpec;
 const FEATURES: usize = 128;
 /// ResNet-18 width multiplier: a quarter-width network keeps CPU training practical.
 const RESNET_WIDTH: f64 = 0.25;
+/// Hidden width of the temporal predictor.
+const TEMPORAL_PREDICTOR_HIDDEN: usize = 256;
 
-/// Encoder + projection head (+ BYOL's predictor, + a loss's learned scalars); parameter
-/// names `encoder.*`, `head.*`, `predictor.*` and `loss.*` (and `logit_scale` for a
+/// Encoder + projection head (+ a predictor: BYOL's, or the temporal recipe's; + a loss's
+/// learned scalars); parameter names `encoder.*`, `head.*`, `predictor.*` and `loss.*` (and `logit_scale` for a
 /// learnable temperature).
 pub struct ContrastModel {
     encoder: Encoder,
-    head: ProjectionHead<f32>,
-    predictor: Option<ProjectionHead<f32>>,
+    head: Option<ProjectionHead<f32>>,
+    predictor: Option<Box<dyn Module<f32>>>,
     loss: Option<LossParams>,
     logit_scale: Option<Var>,
     feature_dim: usize,
@@ -67,7 +75,9 @@ impl ContrastModel {
     /// Builds the encoder named in `config` for `input`, and a SimCLR head
     /// `Linear(f, f) - BN - ReLU - Linear(f, projection_dim)`, drawing weights from `rng`.
     /// For BYOL, also the predictor `Linear(p, f) - BN - ReLU - Linear(f, p)` (`p` the
-    /// projection width: the paper's predictor has the projector's shape).
+    /// projection width: the paper's predictor has the projector's shape). The temporal
+    /// recipe has no head, and (unless `predictor = false`) the predictor
+    /// `Linear(f + c, 256) - ReLU - Linear(256, f)` on the features and the `c` context values.
     pub fn new(
         g: &mut Graph<f32>,
         config: &TrainConfig,
@@ -75,9 +85,22 @@ impl ContrastModel {
         rng: &mut impl Rng,
     ) -> Result<Self> {
         let mut model = Self::without_predictor(g, config, input, rng)?;
-        if config.method == Method::Byol {
-            let (f, p) = (model.feature_dim, config.projection_dim);
-            model.predictor = Some(ProjectionHead::simclr(g, p, f, p, rng)?);
+        let f = model.feature_dim;
+        match config.method {
+            Method::Byol => {
+                let p = config.projection_dim;
+                model.predictor = Some(Box::new(ProjectionHead::simclr(g, p, f, p, rng)?));
+            }
+            Method::Temporal if config.temporal().predictor => {
+                let mlp = MlpConfig {
+                    dims: vec![f + input.context(), TEMPORAL_PREDICTOR_HIDDEN, f],
+                    activation: Activation::Relu,
+                    batch_norm: false,
+                    activate_last: false,
+                };
+                model.predictor = Some(Box::new(Mlp::new(g, &mlp, rng)?));
+            }
+            _ => {}
         }
         model.loss = loss_of(config).and_then(|loss| LossParams::new(g, &loss));
         if config.learnable_temperature {
@@ -87,7 +110,8 @@ impl ContrastModel {
         Ok(model)
     }
 
-    /// Encoder + head only, whatever the method: the momentum (MoCo key, BYOL target) copy.
+    /// Encoder + head only, whatever the method: the momentum (MoCo key, BYOL and temporal
+    /// target) copy.
     pub fn without_predictor(
         g: &mut Graph<f32>,
         config: &TrainConfig,
@@ -95,7 +119,7 @@ impl ContrastModel {
         rng: &mut impl Rng,
     ) -> Result<Self> {
         let (encoder, feature_dim) = match input {
-            InputSpec::Images(shape) => {
+            InputSpec::Images(shape) | InputSpec::FrameStacks { shape, .. } => {
                 let (encoder, dim) = image_encoder(g, config, shape.dims(), rng)?;
                 (Encoder::Tensor(encoder), dim)
             }
@@ -110,7 +134,16 @@ impl ContrastModel {
                 (Encoder::Bags(encoder), dim)
             }
         };
-        let head = ProjectionHead::simclr(g, feature_dim, feature_dim, config.projection_dim, rng)?;
+        let head = match config.method {
+            Method::Temporal => None,
+            _ => Some(ProjectionHead::simclr(
+                g,
+                feature_dim,
+                feature_dim,
+                config.projection_dim,
+                rng,
+            )?),
+        };
         Ok(Self {
             encoder,
             head,
@@ -126,15 +159,20 @@ impl ContrastModel {
         self.logit_scale
     }
 
-    /// The predictor applied to projections `z` (BYOL).
+    /// The predictor applied to `z` (BYOL: projections; temporal: features and actions).
     ///
     /// # Errors
-    /// The model has no predictor (built for another method).
+    /// The model has no predictor (built for another method, or with `predictor = false`).
     pub fn predict(&mut self, g: &mut Graph<f32>, z: Var) -> Result<Var> {
         let predictor = self.predictor.as_mut().ok_or_else(|| {
-            crate::error::Error::Config("this model has no predictor (BYOL only)".into())
+            Error::Config("this model has no predictor (BYOL and temporal only)".into())
         })?;
         Ok(predictor.forward(g, z)?)
+    }
+
+    /// Whether the model has a predictor.
+    pub fn has_predictor(&self) -> bool {
+        self.predictor.is_some()
     }
 
     /// The parameters of encoder and head, without the predictor's or the loss's: the ones
@@ -155,9 +193,12 @@ impl ContrastModel {
         self.feature_dim
     }
 
-    /// Width of the projection head's output (what the losses see).
+    /// Width of the projection head's output (what the losses see); the feature width for a
+    /// model without a head.
     pub fn projection_dim(&self) -> usize {
-        self.head.out_features()
+        self.head
+            .as_ref()
+            .map_or(self.feature_dim, |head| head.out_features())
     }
 
     /// The encoder alone: `N` samples -> `(N, feature_dim)` (what evaluation sees).
@@ -171,16 +212,20 @@ impl ContrastModel {
                 let bags = Bags::from_csr(bags.ids.clone(), bags.offsets.clone())?;
                 Ok(encoder.forward_bags(g, &bags)?)
             }
-            _ => Err(crate::error::Error::Config(
+            _ => Err(Error::Config(
                 "the input's kind (images or token bags) differs from the encoder's".into(),
             )),
         }
     }
 
-    /// Encoder then head: `N` samples -> `(N, projection_dim)` (what the losses see).
+    /// Encoder then head: `N` samples -> `(N, projection_dim)` (what the losses see); the
+    /// features themselves for a model without a head.
     pub fn project(&mut self, g: &mut Graph<f32>, x: &Input) -> Result<Var> {
         let h = self.features(g, x)?;
-        Ok(self.head.forward(g, h)?)
+        match &mut self.head {
+            Some(head) => Ok(head.forward(g, h)?),
+            None => Ok(h),
+        }
     }
 }
 
@@ -201,6 +246,15 @@ fn image_encoder(
             )?;
             let out = mlp.out_features();
             (Box::new(mlp), out)
+        }
+        EncoderKind::Cnn if height != width => {
+            return Err(Error::NotApplicable {
+                setting: "encoder = cnn".into(),
+                reason: format!(
+                    "the small CNN takes square images and these are {height} x {width}; \
+                     use --encoder strided (or mlp)"
+                ),
+            });
         }
         EncoderKind::Cnn => {
             let cnn_config = SmallCnnConfig {
@@ -223,13 +277,25 @@ fn image_encoder(
             let out = resnet.out_features();
             (Box::new(resnet), out)
         }
+        EncoderKind::Strided => {
+            let cnn = StridedCnn::new(
+                g,
+                &StridedCnnConfig::frame_stack(channels, height, width),
+                rng,
+            )?;
+            let out = cnn.out_features();
+            (Box::new(cnn), out)
+        }
     })
 }
 
 impl Module<f32> for ContrastModel {
     fn forward(&mut self, g: &mut Graph<f32>, x: Var) -> contrast_nn::Result<Var> {
         let h = self.encoder.module_mut().forward(g, x)?;
-        self.head.forward(g, h)
+        match &mut self.head {
+            Some(head) => head.forward(g, h),
+            None => Ok(h),
+        }
     }
 
     fn own_params(&self) -> Vec<(&'static str, Var, ParamKind)> {
@@ -241,12 +307,13 @@ impl Module<f32> for ContrastModel {
     }
 
     fn children(&self) -> Vec<(String, &dyn Module<f32>)> {
-        let mut children: Vec<(String, &dyn Module<f32>)> = vec![
-            ("encoder".into(), self.encoder.module()),
-            ("head".into(), &self.head),
-        ];
+        let mut children: Vec<(String, &dyn Module<f32>)> =
+            vec![("encoder".into(), self.encoder.module())];
+        if let Some(head) = &self.head {
+            children.push(("head".into(), head));
+        }
         if let Some(p) = &self.predictor {
-            children.push(("predictor".into(), p));
+            children.push(("predictor".into(), p.as_ref()));
         }
         if let Some(l) = &self.loss {
             children.push(("loss".into(), l));
@@ -255,12 +322,13 @@ impl Module<f32> for ContrastModel {
     }
 
     fn children_mut(&mut self) -> Vec<(String, &mut dyn Module<f32>)> {
-        let mut children: Vec<(String, &mut dyn Module<f32>)> = vec![
-            ("encoder".into(), self.encoder.module_mut()),
-            ("head".into(), &mut self.head),
-        ];
+        let mut children: Vec<(String, &mut dyn Module<f32>)> =
+            vec![("encoder".into(), self.encoder.module_mut())];
+        if let Some(head) = &mut self.head {
+            children.push(("head".into(), head));
+        }
         if let Some(p) = &mut self.predictor {
-            children.push(("predictor".into(), p));
+            children.push(("predictor".into(), p.as_mut()));
         }
         if let Some(l) = &mut self.loss {
             children.push(("loss".into(), l));

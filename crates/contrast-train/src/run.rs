@@ -80,8 +80,24 @@ pub fn train_on(
     let started = Instant::now();
     config.validate()?;
     let task = tasks::load(config)?;
+    let mut summary = train_task(task.as_ref(), config, resume, observer, ranks)?;
+    // The whole run: loading (or generating) the data included.
+    summary.seconds = started.elapsed().as_secs_f64();
+    Ok(summary)
+}
+
+/// [`train_on`] with a task already loaded (e.g. one built in memory).
+pub fn train_task(
+    task: &dyn Task,
+    config: &TrainConfig,
+    resume: bool,
+    observer: &mut dyn Observer,
+    ranks: Option<Ranks>,
+) -> Result<RunSummary> {
+    let started = Instant::now();
+    config.validate()?;
     let out = config.out.clone();
-    let mut trainer = Trainer::new(config, task.as_ref())?;
+    let mut trainer = Trainer::new(config, task)?;
     let root = ranks.as_ref().is_none_or(Ranks::is_root);
     if let Some(ranks) = ranks {
         observer.status(&format!("data-parallel: {ranks:?}"));
@@ -164,7 +180,7 @@ pub fn train_on(
     }
 
     observer.status("final evaluation: probes, baselines");
-    let report = evaluate(task.as_ref(), &mut trainer, Some(random_scores))?;
+    let report = evaluate(task, &mut trainer, Some(random_scores))?;
     write(
         &out.join("report.json"),
         serde_json::to_string_pretty(&report)

@@ -7,6 +7,7 @@
 
 use contrast_data::shuffled_indices;
 use contrast_sampling::sampler::{ClassBalancedSampler, SmallClassPolicy, epoch_rng};
+use contrast_sampling::temporal::{Trajectories, window_batches};
 use rand::Rng;
 use rand::seq::index::sample;
 
@@ -30,6 +31,13 @@ pub trait Source: Send + Sync {
 
     /// The views and facts of the samples `indices` in epoch `epoch`.
     fn batch(&self, indices: &[usize], epoch: u64) -> Result<Batch>;
+
+    /// The lengths of the sequences the samples form in order (samples `0..l_0` are the
+    /// first, `l_0..l_0 + l_1` the second, ...) when neighbouring samples are neighbours in
+    /// time; `None` (the default) when samples are independent.
+    fn sequences(&self) -> Option<Vec<usize>> {
+        None
+    }
 }
 
 /// How an epoch is cut into batches.
@@ -49,15 +57,26 @@ pub enum Plan {
         /// Never the same sample twice in one batch.
         distinct: bool,
     },
+    /// Shuffled windows of up to `length` consecutive samples of one sequence, laid end to
+    /// end and cut into batches (`contrast_sampling::temporal::window_batches`), so that
+    /// neighbours in time share a batch.
+    Windows {
+        /// Samples per window.
+        length: usize,
+    },
 }
 
 impl Plan {
-    /// P x K batches for the triplet recipe; otherwise a shuffle, or draws with
-    /// replacement (`sampling`), distinct within a batch with `duplicates = "avoid"`.
+    /// P x K batches for the triplet recipe, windows of time steps for the temporal recipe;
+    /// otherwise a shuffle, or draws with replacement (`sampling`), distinct within a batch
+    /// with `duplicates = "avoid"`.
     pub fn for_config(config: &TrainConfig) -> Self {
         match (config.method, config.sampling) {
             (Method::Triplet, _) => Plan::ClassBalanced {
                 per_class: config.samples_per_class,
+            },
+            (Method::Temporal, _) => Plan::Windows {
+                length: config.temporal().window,
             },
             (_, Sampling::Replacement) => Plan::Replacement {
                 distinct: config.duplicates == Duplicates::Avoid,
@@ -102,6 +121,15 @@ impl Plan {
                 } else {
                     (0..draws).map(|_| rng.random_range(0..len)).collect()
                 }
+            }
+            Plan::Windows { length } => {
+                let lengths = source.sequences().ok_or_else(|| {
+                    Error::Config("windowed batches need samples that form sequences".into())
+                })?;
+                // The stream scheme of `shuffled_indices`: key `seed`, stream `epoch`.
+                let mut rng = epoch_rng(seed, epoch);
+                let trajectories = Trajectories::new(&lengths)?;
+                return Ok(window_batches(&trajectories, length, batch_size, &mut rng)?);
             }
         };
         Ok(order
@@ -184,6 +212,37 @@ mod tests {
             .flatten()
             .collect();
         assert_eq!(seen.len(), 30);
+    }
+
+    struct Episodes(Vec<usize>, Vec<usize>);
+    impl Source for Episodes {
+        fn len(&self) -> usize {
+            self.1.len()
+        }
+        fn labels(&self) -> &[usize] {
+            &self.1
+        }
+        fn batch(&self, _: &[usize], _: u64) -> Result<Batch> {
+            unreachable!("plans never build batches")
+        }
+        fn sequences(&self) -> Option<Vec<usize>> {
+            Some(self.0.clone())
+        }
+    }
+
+    #[test]
+    fn a_window_plan_keeps_time_neighbours_together_and_needs_sequences() {
+        let source = Episodes(vec![60, 40, 100], vec![0; 200]);
+        let plan = Plan::Windows { length: 10 };
+        let batches = plan.batches(&source, 50, 1, 0).unwrap();
+        assert_eq!(batches.len(), 4);
+        assert_eq!(batches, plan.batches(&source, 50, 1, 0).unwrap());
+        assert_ne!(batches, plan.batches(&source, 50, 1, 1).unwrap());
+        let order = batches.concat();
+        let neighbours = order.windows(2).filter(|p| p[1] == p[0] + 1).count();
+        assert!(neighbours >= 150, "{neighbours} of 199 neighbours in time");
+        let e = plan.batches(&Numbers(vec![0; 10]), 4, 0, 0).unwrap_err();
+        assert!(e.to_string().contains("sequences"), "{e}");
     }
 
     #[test]

@@ -2,6 +2,7 @@ use contrast_sampling::Error;
 use contrast_sampling::layout::{PairLayout, PairRule};
 use contrast_sampling::temporal::{
     Candidates, NegativeSource, TemporalConfig, TemporalLayout, Trajectories, sample_temporal,
+    window_batches,
 };
 use proptest::prelude::*;
 use rand::SeedableRng;
@@ -178,4 +179,69 @@ fn bad_inputs_are_typed_errors() {
         sample_temporal(&traj, &config(1, 1, 1, None), 0, &mut rng),
         Err(Error::Empty { what: "batch" })
     );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Every step lands in at most one batch, only the last incomplete batch is dropped, and
+    /// the same stream gives the same batches.
+    #[test]
+    fn window_batches_cover_every_step_once_in_windows(
+        lengths in proptest::collection::vec(1usize..40, 1..6), window in 1usize..9,
+        batch in 1usize..20, seed: u64,
+    ) {
+        let traj = Trajectories::new(&lengths).unwrap();
+        let total = traj.total_steps();
+        let batch = batch.min(total);
+        let batches = window_batches(&traj, window, batch, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+        prop_assert_eq!(batches.len(), total / batch);
+        prop_assert!(batches.iter().all(|b| b.len() == batch));
+        let order: Vec<usize> = batches.concat();
+        let mut seen = order.clone();
+        seen.sort_unstable();
+        seen.dedup();
+        prop_assert_eq!(seen.len(), order.len());
+        prop_assert!(order.iter().all(|&g| g < total));
+        // Same stream, same batches.
+        let again = window_batches(&traj, window, batch, &mut ChaCha8Rng::seed_from_u64(seed)).unwrap();
+        prop_assert_eq!(&again, &batches);
+    }
+}
+
+#[test]
+fn windows_keep_neighbours_in_time_together_and_one_is_a_shuffle() {
+    let traj = Trajectories::new(&[400, 300, 300]).unwrap();
+    let next_in_time = |order: &[usize]| {
+        order
+            .windows(2)
+            .filter(|p| p[1] == p[0] + 1 && traj.locate(p[0]).0 == traj.locate(p[1]).0)
+            .count() as f64
+            / (order.len() - 1) as f64
+    };
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    // Windows of 8: 7 of every 8 neighbours in the order are neighbours in time.
+    let order = window_batches(&traj, 8, 1000, &mut rng).unwrap().concat();
+    let share = next_in_time(&order);
+    assert!((0.85..0.9).contains(&share), "{share}");
+    // Window 1: a shuffle, where time neighbours meet by chance only.
+    let order = window_batches(&traj, 1, 1000, &mut rng).unwrap().concat();
+    let mut sorted = order.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (0..1000).collect::<Vec<_>>());
+    assert!(next_in_time(&order) < 0.01);
+    // Cuts move between epochs (draws): two epochs differ.
+    let a = window_batches(&traj, 8, 1000, &mut rng).unwrap();
+    let b = window_batches(&traj, 8, 1000, &mut rng).unwrap();
+    assert_ne!(a, b);
+}
+
+#[test]
+fn window_batches_reject_bad_sizes() {
+    let traj = Trajectories::new(&[5, 5]).unwrap();
+    let mut rng = ChaCha8Rng::seed_from_u64(0);
+    for (window, batch) in [(0, 4), (2, 0), (2, 11)] {
+        let e = window_batches(&traj, window, batch, &mut rng).unwrap_err();
+        assert!(matches!(e, Error::InvalidParameter { .. }), "{e}");
+    }
 }

@@ -13,6 +13,7 @@
 //! | SupCon | 2 per sample | `z1`, `z2` | | every row of the same class | every other row | SupCon `L_out` |
 //! | triplet | 1 per sample, P x K batches | `z` | | hardest same-class row | hardest other-class row | triplet margin |
 //! | BYOL | 2 per sample; target = EMA of the online encoder + head | predictions `p1`, `p2` | targets `t1`, `t2` | the other view's target | none | `2 - 2 cos(p, t)` |
+//! | temporal | `o_t`, `o_{t+k}` and the actions; optional EMA target encoder | predictions `p_t` (and `z_{t+k}` without a target) | target keys `z'_{t+k}` | the sample's future | the other samples' futures | InfoNCE |
 //! | pairs | the two sides of a pair (or two token views), one encoder | `z_l`, `z_r` | | the partner | the other partners, both directions | symmetric InfoNCE (CLIP), optional learnable `T` |
 //!
 //! **Choices** (`loss`, `negatives`, `views`; the first listed is the default, see
@@ -25,6 +26,7 @@
 //! | SupCon | SupCon `L_out` (class labels) | `batch`, `xbm` | `2`, `2+k` |
 //! | triplet | triplet margin | batch-hard | (1) |
 //! | BYOL | `2 - 2 cos` | none | `2` |
+//! | temporal | InfoNCE (fixed) | the batch's other futures | (`o_t`, `o_{t+k}`) |
 //!
 //! Samples: `sampling = "replacement"` (not triplet, whose batches are P x K) draws batches
 //! with replacement; `duplicates = "avoid"` keeps a sample out of a batch that holds it
@@ -39,6 +41,7 @@ mod pair;
 pub mod pairs;
 mod simclr;
 mod supcon;
+mod temporal;
 mod triplet;
 pub mod xbm;
 
@@ -46,6 +49,7 @@ pub use byol::ByolState;
 pub use moco::MocoState;
 pub use pair::PairObjective;
 pub use supcon::SupConState;
+pub use temporal::TemporalState;
 
 use contrast_autodiff::{Graph, Var};
 use contrast_gpu::GpuContext;
@@ -70,6 +74,8 @@ pub enum Recipe {
     Triplet,
     /// BYOL: the target network and its momentum schedule.
     Byol(Box<ByolState>),
+    /// Temporal contrast: the optional target encoder.
+    Temporal(Box<TemporalState>),
     /// Pairs: the model's learnable log-scale parameter, if the temperature is learned.
     Pairs(Option<Var>),
 }
@@ -113,16 +119,23 @@ impl Recipe {
                 momentum_model,
                 total_steps,
             )?)),
+            Method::Temporal => Recipe::Temporal(Box::new(TemporalState::new(
+                g,
+                config,
+                model,
+                momentum_model,
+            )?)),
             Method::Pairs => Recipe::Pairs(model.logit_scale()),
         })
     }
 
     /// The momentum network the recipe keeps, with the prefix of its tensors in checkpoints:
-    /// MoCo's key encoder (`key`), BYOL's target (`target`).
+    /// MoCo's key encoder (`key`), BYOL's and the temporal recipe's target (`target`).
     pub fn momentum_model(&self) -> Option<(&'static str, &ContrastModel)> {
         match self {
             Recipe::Moco(state) => Some(("key", state.key_model())),
             Recipe::Byol(state) => Some(("target", state.target())),
+            Recipe::Temporal(state) => state.target().map(|t| ("target", t)),
             _ => None,
         }
     }
@@ -132,6 +145,7 @@ impl Recipe {
         match self {
             Recipe::Moco(state) => Some(("key", state.key_model_mut())),
             Recipe::Byol(state) => Some(("target", state.target_mut())),
+            Recipe::Temporal(state) => state.target_mut().map(|t| ("target", t)),
             _ => None,
         }
     }
@@ -172,6 +186,7 @@ impl Recipe {
                 frozen: Vec::new(),
             }),
             Recipe::Byol(state) => state.encode(g, model, batch),
+            Recipe::Temporal(state) => state.encode(g, model, batch),
         }
     }
 
@@ -211,6 +226,7 @@ impl Recipe {
             Recipe::SupCon(state) => state.loss(g, rows, &meta.labels),
             Recipe::Triplet => triplet::loss(g, rows, &meta.labels, config.margin),
             Recipe::Byol(state) => state.loss(g, rows, &encoded.frozen),
+            Recipe::Temporal(state) => state.loss(g, encoded, config.temperature),
             Recipe::Pairs(log_scale) => pairs::loss(g, rows, config.temperature, *log_scale),
         }
     }
@@ -226,6 +242,7 @@ impl Recipe {
         match self {
             Recipe::Moco(state) => state.momentum_update(g, model),
             Recipe::Byol(state) => state.momentum_update(g, model, k),
+            Recipe::Temporal(state) => state.momentum_update(g, model),
             Recipe::Pairs(Some(log_scale)) => {
                 pairs::clamp(g, *log_scale);
                 Ok(())
@@ -298,6 +315,11 @@ fn choices(method: Method) -> Choices {
             small_crops: false,
         },
         Method::Pairs => Choices {
+            losses: &[],
+            negatives: &[Batch],
+            small_crops: false,
+        },
+        Method::Temporal => Choices {
             losses: &[],
             negatives: &[Batch],
             small_crops: false,

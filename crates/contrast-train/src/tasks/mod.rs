@@ -7,9 +7,11 @@
 //! | task | datasets | input | evaluation | baselines |
 //! |---|---|---|---|---|
 //! | images | `mnist5k`, `digits`, `fashion-mnist`, `cifar10:PATH`, ... | NCHW images | kNN (k = 200, 20), linear probe, alignment/uniformity | raw pixels |
+//! | temporal | `cartpole`, `mountaincar` (generated, cached) | frame stacks + one-hot actions | next-state retrieval top-1, kNN and ridge R^2 per state variable | raw pixels |
 //! | text | `bible:web-es`, `bible:kjv-web`, `bible:A-B`, `bible-slice:A-B`, `pairs:PATH` | bags of hashed n-gram ids | retrieval of the partner, both directions (top-1 in pools of 1,000 and in the full pool, MRR) | TF-IDF on the same features |
 
 pub mod images;
+pub mod temporal;
 pub mod text;
 
 use std::path::Path;
@@ -28,13 +30,39 @@ use crate::trainer::Trainer;
 /// The input an encoder is built for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum InputSpec {
-    /// Images (or frame stacks) of this shape.
+    /// Images of this shape.
     Images(ImageShape),
+    /// Frame stacks: `k` frames as channels, any height and width, with `context`
+    /// conditioning values per sample (the one-hot actions a predictor reads).
+    FrameStacks {
+        /// `(k, H, W)`.
+        shape: ImageShape,
+        /// Width of each sample's context row.
+        context: usize,
+    },
     /// Bags of feature ids in `0..buckets`.
     Bags {
         /// Rows of the embedding table.
         buckets: usize,
     },
+}
+
+impl InputSpec {
+    /// The shape of one image-like sample, `(C, H, W)` (`None` for bags).
+    pub fn shape(&self) -> Option<ImageShape> {
+        match self {
+            InputSpec::Images(shape) | InputSpec::FrameStacks { shape, .. } => Some(*shape),
+            InputSpec::Bags { .. } => None,
+        }
+    }
+
+    /// Width of the per-sample context row (0 when there is none).
+    pub fn context(&self) -> usize {
+        match self {
+            InputSpec::Images(_) | InputSpec::Bags { .. } => 0,
+            InputSpec::FrameStacks { context, .. } => *context,
+        }
+    }
 }
 
 /// Which split of a task's data.
@@ -85,8 +113,12 @@ pub trait Task: Send {
     ) -> Result<()>;
 }
 
-/// The task of `config.dataset`, with its data loaded.
+/// The task of `config.dataset`, with its data loaded: trajectories for `cartpole` and
+/// `mountaincar`, text for the text datasets, images otherwise.
 pub fn load(config: &TrainConfig) -> Result<Box<dyn Task>> {
+    if crate::config::is_trajectory_dataset(&config.dataset) {
+        return Ok(Box::new(temporal::Temporal::load(config)?));
+    }
     if text::is_text_dataset(&config.dataset) {
         return Ok(Box::new(text::Text::load(config)?));
     }

@@ -1,0 +1,144 @@
+//! Temporal contrast (CPC, van den Oord et al. 2018; CURL, Laskin et al. 2020; ATC, Stooke et
+//! al. 2021): the positive of an observation is what follows it. View 0 of a sample is the
+//! observation `o_t`, view 1 the observation `o_{t+k}`, and the batch's context holds the
+//! actions `a_t .. a_{t+k-1}` one-hot. With `f` the encoder and `q` the predictor:
+//!
+//! ```text
+//! p_t = q(concat(f(o_t), a_t..a_{t+k-1}))     (p_t = f(o_t) with predictor = false)
+//! y   = f(o_{t+k})                            (or f'(o_{t+k}), f' the EMA target encoder)
+//! L   = InfoNCE(p, y): -(1/N) sum_i log softmax_j(cos(p_i, y_j) / T)_i
+//! ```
+//!
+//! The negatives of `p_i` are the other rows' futures `y_j`: other moments of other episodes
+//! (and now and then of the same episode), as the batch was drawn shuffled from every
+//! `(t, t + k)` pair of the training episodes. With a target encoder (`target_momentum =
+//! m`), `f' <- m f' + (1 - m) f` after every step and the keys `y` get no gradient (CURL and
+//! ATC); without one, the gradient flows through both sides.
+//!
+//! In the encode/loss split: rows = `[p]` and `[y]` without a target encoder, `[p]` with
+//! one; frozen = `[]` without, the target's keys `[y]` with one.
+
+use contrast_autodiff::{Graph, Var};
+use contrast_losses::InfoNceConfig;
+use contrast_losses::autodiff::info_nce_op;
+use contrast_nn::Module;
+use contrast_nn::ema::ema_update_params;
+use ndarray::Ix2;
+
+use super::{Encoded, halves, view};
+use crate::batch::{Batch, Input};
+use crate::config::TrainConfig;
+use crate::error::{Error, Result};
+use crate::model::ContrastModel;
+
+/// The optional target encoder and its momentum.
+pub struct TemporalState {
+    target: Option<(ContrastModel, f64)>,
+}
+
+impl TemporalState {
+    /// With `config.target_momentum`, a target encoder built by `build` and started as a
+    /// copy of `model`'s encoder; otherwise none.
+    pub fn new(
+        g: &mut Graph<f32>,
+        config: &TrainConfig,
+        model: &ContrastModel,
+        build: impl FnOnce(&mut Graph<f32>) -> Result<ContrastModel>,
+    ) -> Result<Self> {
+        let target = match config.temporal().target_momentum {
+            Some(m) => {
+                let target = build(g)?;
+                ema_update_params(g, &target.named_params(), &model.backbone_params(), 0.0)?;
+                Some((target, f64::from(m)))
+            }
+            None => None,
+        };
+        Ok(Self { target })
+    }
+
+    /// The target encoder, if any (saved in checkpoints beside the online model).
+    pub fn target(&self) -> Option<&ContrastModel> {
+        self.target.as_ref().map(|(t, _)| t)
+    }
+
+    /// Mutable target encoder (loaded from checkpoints).
+    pub fn target_mut(&mut self) -> Option<&mut ContrastModel> {
+        self.target.as_mut().map(|(t, _)| t)
+    }
+
+    /// Predictions from view 0 and the actions (rows); futures from view 1, as rows or, from
+    /// the target encoder, frozen.
+    pub fn encode(
+        &mut self,
+        g: &mut Graph<f32>,
+        model: &mut ContrastModel,
+        batch: &Batch,
+    ) -> Result<Encoded> {
+        let n = batch.len();
+        let (present, future) = match &mut self.target {
+            // Both views as one batch through the encoder, as SimCLR does.
+            None => {
+                let x = Input::concat(&[view(batch, 0)?, view(batch, 1)?])?;
+                let z = model.features(g, &x)?;
+                let [present, future] = halves(g, z, n)?;
+                (present, Some(future))
+            }
+            Some(_) => (model.features(g, view(batch, 0)?)?, None),
+        };
+        let prediction = if model.has_predictor() {
+            let actions = batch.context.as_ref().ok_or_else(|| {
+                Error::Config("the temporal predictor needs the actions (batch context)".into())
+            })?;
+            let actions = g.input(actions.clone().into_dyn());
+            let joint = g.concat(&[present, actions], 1)?;
+            model.predict(g, joint)?
+        } else {
+            present
+        };
+        match (future, &mut self.target) {
+            (Some(future), _) => Ok(Encoded {
+                rows: vec![prediction, future],
+                frozen: Vec::new(),
+            }),
+            (None, Some((target, _))) => {
+                let keys = g.no_grad(|g| -> Result<_> {
+                    let y = target.features(g, view(batch, 1)?)?;
+                    Ok(g.value(y).clone())
+                })?;
+                let keys = keys
+                    .into_dimensionality::<Ix2>()
+                    .map_err(|_| Error::Config("temporal target keys must be a matrix".into()))?;
+                Ok(Encoded {
+                    rows: vec![prediction],
+                    frozen: vec![keys],
+                })
+            }
+            (None, None) => unreachable!("the future comes from the encoder or the target"),
+        }
+    }
+
+    /// InfoNCE of the predictions against the futures, the batch's other futures as
+    /// negatives.
+    pub fn loss(&mut self, g: &mut Graph<f32>, encoded: &Encoded, temperature: f32) -> Result<Var> {
+        let prediction = encoded.rows[0];
+        let future = match (encoded.rows.get(1), encoded.frozen.first()) {
+            (Some(&rows), _) => rows,
+            (None, Some(keys)) => g.input(keys.clone().into_dyn()),
+            (None, None) => {
+                return Err(Error::Config(
+                    "the temporal loss needs the futures' embeddings".into(),
+                ));
+            }
+        };
+        let config = InfoNceConfig::new(f64::from(temperature)).in_batch(true);
+        Ok(info_nce_op(g, prediction, future, None, &config)?)
+    }
+
+    /// `f' <- m f' + (1 - m) f`, when there is a target encoder.
+    pub fn momentum_update(&mut self, g: &mut Graph<f32>, model: &ContrastModel) -> Result<()> {
+        if let Some((target, m)) = &self.target {
+            ema_update_params(g, &target.named_params(), &model.backbone_params(), *m)?;
+        }
+        Ok(())
+    }
+}
