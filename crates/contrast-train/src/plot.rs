@@ -13,6 +13,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use crate::error::{Error, Result};
+use crate::metrics::EpochMetrics;
 
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans-ascii.ttf");
 const FONT_NAME: &str = "sans-serif";
@@ -24,6 +25,20 @@ pub struct Series {
     pub name: String,
     /// The points.
     pub points: Vec<(f64, f64)>,
+}
+
+impl Series {
+    /// The per-epoch values of the monitor figure `key` (`EpochMetrics::monitor`), epochs
+    /// without it left out, named `name` in the legend.
+    pub fn from_monitor(name: impl Into<String>, key: &str, history: &[EpochMetrics]) -> Self {
+        Self {
+            name: name.into(),
+            points: history
+                .iter()
+                .filter_map(|m| m.monitor.get(key).map(|&v| (m.epoch as f64, v)))
+                .collect(),
+        }
+    }
 }
 
 fn register() {

@@ -5,6 +5,10 @@
 //! - running statistics (the model's and MoCo's key encoder's) move as in the first pass
 //!   alone, and MoCo's queue takes each key once.
 
+#[path = "support/bits.rs"]
+mod bits;
+use bits::assert_bit_equal;
+
 use contrast_autodiff::Graph;
 use contrast_nn::Module;
 use contrast_nn::checkpoint::state_dict;
@@ -49,17 +53,6 @@ fn batches(config: &TrainConfig, count: usize) -> Vec<Batch> {
         .take(count)
         .map(|indices| source.batch(indices, 0).unwrap())
         .collect()
-}
-
-fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>, what: &str) {
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (name, x) in a {
-        let same = x
-            .iter()
-            .zip(b[name].iter())
-            .all(|(p, q)| p.to_bits() == q.to_bits());
-        assert!(same, "{what}: {name} differs");
-    }
 }
 
 fn snapshot(trainer: &Trainer) -> StateDict<f32> {

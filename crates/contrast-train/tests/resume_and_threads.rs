@@ -1,6 +1,10 @@
 //! A resumed run reaches the same parameters as an uninterrupted one, and the number of
 //! threads does not change the result.
 
+#[path = "support/bits.rs"]
+mod bits;
+use bits::assert_bit_equal;
+
 use contrast_nn::checkpoint::state_dict;
 use contrast_nn::state::StateDict;
 use contrast_train::checkpoint;
@@ -32,18 +36,6 @@ fn trainer(config: &TrainConfig) -> Trainer {
     Trainer::new(config, task.as_ref()).unwrap()
 }
 
-fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>) {
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (name, x) in a {
-        let y = &b[name];
-        let same = x
-            .iter()
-            .zip(y.iter())
-            .all(|(p, q)| p.to_bits() == q.to_bits());
-        assert!(same, "{name} differs");
-    }
-}
-
 fn resume_matches(method: Method) {
     let config = config(method);
     let mut straight = trainer(&config);
@@ -60,7 +52,7 @@ fn resume_matches(method: Method) {
     let progress = checkpoint::load(&path, &mut resumed).unwrap();
     assert_eq!(progress.epochs, 2);
     let got = params_after(progress.epochs..3, &mut resumed);
-    assert_bit_equal(&expected, &got);
+    assert_bit_equal(&expected, &got, "resumed");
 }
 
 #[test]
@@ -124,7 +116,7 @@ fn a_rejected_checkpoint_changes_nothing() {
         let optimizer_before = contrast_nn::optim::Optimizer::state_dict(&fresh.optimizer);
         let err = checkpoint::load(&path, &mut fresh);
         assert!(err.is_err(), "{what}: loaded");
-        assert_bit_equal(&before, &state_dict(&fresh.g, &fresh.model));
+        assert_bit_equal(&before, &state_dict(&fresh.g, &fresh.model), "reloaded");
         assert_eq!(
             optimizer_before.len(),
             contrast_nn::optim::Optimizer::state_dict(&fresh.optimizer).len(),
@@ -151,7 +143,7 @@ fn one_and_two_threads_train_the_same_parameters() {
             .unwrap();
         pool.install(|| params_after(0..1, &mut trainer(&config)))
     };
-    assert_bit_equal(&run(1), &run(2));
+    assert_bit_equal(&run(1), &run(2), "1 vs 2 threads");
 }
 
 #[test]

@@ -2,6 +2,10 @@
 //! cache): the loss falls and the run folder is complete, a resumed run equals an
 //! uninterrupted one bit for bit, and bad settings are typed errors that write nothing.
 
+#[path = "support/bits.rs"]
+mod bits;
+use bits::assert_bit_equal;
+
 use contrast_env::{GenerationSettings, generate};
 use contrast_nn::checkpoint::state_dict;
 use contrast_nn::state::StateDict;
@@ -115,17 +119,6 @@ fn params_after(epochs: std::ops::Range<usize>, trainer: &mut Trainer) -> StateD
     state
 }
 
-fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>) {
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (name, x) in a {
-        let same = x
-            .iter()
-            .zip(b[name].iter())
-            .all(|(p, q)| p.to_bits() == q.to_bits());
-        assert!(same, "{name} differs");
-    }
-}
-
 /// Predictor, EMA target encoder, k = 2, shifted views and windowed batches: every piece of
 /// state a checkpoint must carry, and every random stream a resumed epoch must redraw.
 #[test]
@@ -151,7 +144,7 @@ fn resume_equals_uninterrupted() {
     drop(first);
     let mut resumed = fresh();
     assert_eq!(checkpoint::load(&path, &mut resumed).unwrap().epochs, 2);
-    assert_bit_equal(&expected, &params_after(2..3, &mut resumed));
+    assert_bit_equal(&expected, &params_after(2..3, &mut resumed), "resumed");
 }
 
 #[test]
@@ -170,7 +163,7 @@ fn one_and_two_threads_train_the_same_parameters() {
             .unwrap();
         pool.install(|| params_after(0..1, &mut Trainer::new(&config, &task).unwrap()))
     };
-    assert_bit_equal(&run(1), &run(2));
+    assert_bit_equal(&run(1), &run(2), "1 vs 2 threads");
 }
 
 /// Each bad setting is refused before any file is written, with a typed error that says

@@ -3,10 +3,13 @@
 //! exact, the learnable temperature is clamped, the table's update is row-sparse, the
 //! unsupervised mode trains, and bad inputs are typed errors that write nothing.
 
+#[path = "support/bits.rs"]
+mod bits;
+use bits::assert_bit_equal;
+
 use contrast_autodiff::Grad;
 use contrast_nn::checkpoint::state_dict;
 use contrast_nn::optim::Optimizer;
-use contrast_nn::state::StateDict;
 use contrast_train::batch::Input;
 use contrast_train::checkpoint;
 use contrast_train::config::{Method, TrainConfig};
@@ -135,17 +138,6 @@ fn the_table_update_touches_only_the_rows_of_the_batch() {
     }
 }
 
-fn assert_bit_equal(a: &StateDict<f32>, b: &StateDict<f32>) {
-    assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
-    for (name, x) in a {
-        let same = x
-            .iter()
-            .zip(b[name].iter())
-            .all(|(p, q)| p.to_bits() == q.to_bits());
-        assert!(same, "{name} differs");
-    }
-}
-
 #[test]
 fn a_resumed_run_is_exact_with_lazy_adam_state_and_a_learned_temperature() {
     let config = TrainConfig {
@@ -169,10 +161,11 @@ fn a_resumed_run_is_exact_with_lazy_adam_state_and_a_learned_temperature() {
     resumed.epoch(2, |_| {}).unwrap();
     let state = state_dict(&straight.g, &straight.model);
     assert!(state.contains_key("logit_scale"));
-    assert_bit_equal(&state, &state_dict(&resumed.g, &resumed.model));
+    assert_bit_equal(&state, &state_dict(&resumed.g, &resumed.model), "resumed");
     assert_bit_equal(
         &straight.optimizer.state_dict(),
         &resumed.optimizer.state_dict(),
+        "optimizer state",
     );
 }
 
@@ -304,5 +297,5 @@ fn a_cached_gradient_step_of_one_chunk_is_the_plain_step_learned_temperature_inc
         t.step(&batch, 0).unwrap();
         states.push(state_dict(&t.g, &t.model));
     }
-    assert_bit_equal(&states[0], &states[1]);
+    assert_bit_equal(&states[0], &states[1], "chunked vs plain");
 }

@@ -196,13 +196,7 @@ impl Task for Images {
         history: &[EpochMetrics],
         test_features: &Array2<f32>,
     ) -> Result<()> {
-        let knn = Series {
-            name: "kNN top-1 (k=200, T=0.1)".into(),
-            points: history
-                .iter()
-                .filter_map(|m| m.monitor.get(MONITOR).map(|&v| (m.epoch as f64, v)))
-                .collect(),
-        };
+        let knn = Series::from_monitor("kNN top-1 (k=200, T=0.1)", MONITOR, history);
         let chart = line_chart_png(
             "kNN accuracy on the test split",
             "epoch",

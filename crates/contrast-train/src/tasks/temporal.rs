@@ -379,13 +379,7 @@ impl Task for Temporal {
         // The monitor's columns: next-state top-1, then kNN R2 per state variable.
         let names = self.columns().into_iter().take(1 + self.names().len());
         let series: Vec<Series> = names
-            .map(|name| Series {
-                points: history
-                    .iter()
-                    .filter_map(|m| m.monitor.get(&name).map(|&v| (m.epoch as f64, v)))
-                    .collect(),
-                name,
-            })
+            .map(|name| Series::from_monitor(name.clone(), &name, history))
             .collect();
         let chart = line_chart_png(
             "Held-out episodes: kNN R2 per state variable, next-state top-1",

@@ -331,13 +331,7 @@ impl Task for Text {
         let series: Vec<Series> = self
             .monitor_names()
             .into_iter()
-            .map(|name| Series {
-                points: history
-                    .iter()
-                    .filter_map(|m| m.monitor.get(&name).map(|&v| (m.epoch as f64, v)))
-                    .collect(),
-                name,
-            })
+            .map(|name| Series::from_monitor(name.clone(), &name, history))
             .collect();
         let chart = line_chart_png(
             "Retrieval of the partner on the test split (pools of 1,000)",
