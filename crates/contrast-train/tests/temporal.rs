@@ -341,3 +341,57 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
     };
     assert!(Trainer::new(&same_data, &small).is_ok());
 }
+
+#[test]
+fn standardised_training_frames_have_zero_mean_and_unit_spread_where_pixels_move() {
+    use contrast_train::tasks::temporal::{PixelStats, STD_FLOOR};
+    let data = small_data();
+    let stats = PixelStats::of(&data.train).unwrap();
+    let steps: Vec<(usize, usize)> = data
+        .train
+        .episodes()
+        .iter()
+        .enumerate()
+        .flat_map(|(e, info)| (0..=info.len).map(move |t| (e, t)))
+        .collect();
+    let raw = data.train.observations(&steps).unwrap();
+    let mut x = raw.clone();
+    stats.apply(&mut x).unwrap();
+    // Frame 1 of each stack is the step's own frame: every training frame once.
+    let frames = x.index_axis(ndarray::Axis(1), 1);
+    let raw_frames = raw.index_axis(ndarray::Axis(1), 1);
+    let n = frames.shape()[0] as f64;
+    let (mut moving, mut still) = (0, 0);
+    for i in 0..frames.shape()[1] {
+        for j in 0..frames.shape()[2] {
+            let column = frames.slice(ndarray::s![.., i, j]);
+            let mean = column.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let var = column
+                .iter()
+                .map(|&v| (f64::from(v) - mean).powi(2))
+                .sum::<f64>()
+                / n;
+            assert!(mean.abs() < 1e-3, "pixel ({i}, {j}) mean {mean}");
+            let raw_column = raw_frames.slice(ndarray::s![.., i, j]);
+            let raw_mean = raw_column.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
+            let raw_std = (raw_column
+                .iter()
+                .map(|&v| (f64::from(v) - raw_mean).powi(2))
+                .sum::<f64>()
+                / n)
+                .sqrt();
+            if raw_std >= STD_FLOOR {
+                assert!((var - 1.0).abs() < 1e-3, "pixel ({i}, {j}) variance {var}");
+                moving += 1;
+            } else {
+                // Below the floor the spread shrinks by std / floor, never grows past 1.
+                assert!(var <= 1.0 + 1e-6, "pixel ({i}, {j}) variance {var}");
+                still += 1;
+            }
+        }
+    }
+    assert!(moving > 0 && still > 0, "moving {moving}, still {still}");
+    // Frames of another size are an error, not a silent mismatch.
+    let mut wrong = ndarray::Array4::<f32>::zeros((1, 2, 10, 10));
+    assert!(stats.apply(&mut wrong).is_err());
+}

@@ -10,7 +10,9 @@
 //! a machine generates them and later runs read them. Observations are stacks of the last
 //! `frame_stack` frames; `distractors` draws a textured background and a moving disc behind
 //! the system. Training samples are the `(t, t + k)` pairs of the training episodes
-//! ([`TransitionPairs`], `k = horizon`).
+//! ([`TransitionPairs`], `k = horizon`). The encoder reads every stack standardised per
+//! pixel by the training frames' statistics ([`PixelStats`]), in training and in the
+//! probes alike; the raw-pixel baseline reads the stacks in `[0, 1]`.
 //!
 //! # Evaluation (frozen encoder, held-out episodes)
 //!
@@ -34,8 +36,10 @@
 //! predictor (what the predictor adds).
 
 mod source;
+mod standardize;
 
 pub use source::{TransitionPairs, actions_one_hot};
+pub use standardize::{PixelStats, STD_FLOOR};
 
 use std::path::Path;
 use std::sync::Arc;
@@ -73,6 +77,9 @@ pub struct Temporal {
     train: Arc<TransitionSet>,
     test: Arc<TransitionSet>,
     settings: TemporalSettings,
+    /// Per-pixel statistics of the training frames, by which the encoder's input is
+    /// standardised.
+    stats: Arc<PixelStats>,
     train_states: Array2<f64>,
     test_states: Array2<f64>,
     /// The test pairs, and the rows (global steps) of their present and future.
@@ -124,6 +131,7 @@ impl Temporal {
             .map(|p| row(p.episode, p.future))
             .collect::<contrast_env::Result<_>>()?;
         Ok(Self {
+            stats: Arc::new(PixelStats::of(&train)?),
             train_states: train.states(),
             test_states: test.states(),
             train: Arc::new(train),
@@ -231,11 +239,13 @@ impl Temporal {
 fn encode_steps(
     trainer: &mut Trainer,
     set: &TransitionSet,
+    stats: &PixelStats,
     steps: &[(usize, usize)],
 ) -> Result<Array2<f32>> {
     let mut out = Array2::zeros((steps.len(), trainer.model.feature_dim()));
     for rows in chunks(steps.len(), ENCODE_CHUNK) {
-        let stacks = set.observations(&steps[rows.clone()])?;
+        let mut stacks = set.observations(&steps[rows.clone()])?;
+        stats.apply(&mut stacks)?;
         let features = encode_images(&mut trainer.g, &mut trainer.model, stacks.view())?;
         out.slice_mut(s![rows, ..]).assign(&features);
     }
@@ -308,6 +318,7 @@ impl Task for Temporal {
             Arc::clone(&self.train),
             self.settings.horizon,
             shift_for(config.augmentation)?,
+            Arc::clone(&self.stats),
             config.seed,
         )?))
     }
@@ -366,7 +377,7 @@ impl Task for Temporal {
 
     fn embed(&self, trainer: &mut Trainer, split: Split) -> Result<Array2<f32>> {
         let set = self.split(split);
-        encode_steps(trainer, set, &all_steps(set))
+        encode_steps(trainer, set, &self.stats, &all_steps(set))
     }
 
     fn plots(

@@ -7,7 +7,8 @@
 //! at `j * num_actions + a`); its instance id is the global step index of `t`. With the
 //! `shift` augmentation, view `v` of the sample is shifted by the stream
 //! `(seed, epoch, id, v)`, the same for every frame of the stack (see
-//! [`contrast_augment::RandomShift`]).
+//! [`contrast_augment::RandomShift`]); then every view is standardised per pixel
+//! ([`PixelStats`]).
 
 use std::sync::Arc;
 
@@ -15,6 +16,7 @@ use contrast_augment::RandomShift;
 use contrast_env::{TimePair, TransitionSet};
 use ndarray::Array2;
 
+use super::PixelStats;
 use crate::batch::{Batch, Input};
 use crate::error::{Error, Result};
 use crate::source::Source;
@@ -26,11 +28,13 @@ pub struct TransitionPairs {
     labels: Vec<usize>,
     horizon: usize,
     shift: Option<RandomShift>,
+    stats: Arc<PixelStats>,
     seed: u64,
 }
 
 impl TransitionPairs {
-    /// The pairs `k = horizon` steps apart in `set`, views shifted by `shift` when given.
+    /// The pairs `k = horizon` steps apart in `set`, views shifted by `shift` when given,
+    /// then standardised by `stats`.
     ///
     /// # Errors
     /// A horizon of 0, or longer than every episode.
@@ -38,6 +42,7 @@ impl TransitionPairs {
         set: Arc<TransitionSet>,
         horizon: usize,
         shift: Option<RandomShift>,
+        stats: Arc<PixelStats>,
         seed: u64,
     ) -> Result<Self> {
         let pairs = set.pairs(horizon)?;
@@ -47,6 +52,7 @@ impl TransitionPairs {
             pairs,
             horizon,
             shift,
+            stats,
             seed,
         })
     }
@@ -107,10 +113,11 @@ impl Source for TransitionPairs {
         let mut views = Vec::with_capacity(2);
         for (v, at) in [present, future].iter().enumerate() {
             let stacks = self.set.observations(at)?;
-            let stacks = match self.shift {
+            let mut stacks = match self.shift {
                 Some(shift) => shift.batch(stacks.view(), &ids, self.seed, epoch, v as u64)?,
                 None => stacks,
             };
+            self.stats.apply(&mut stacks)?;
             views.push(Input::Images(stacks));
         }
         Ok(Batch {
