@@ -79,10 +79,11 @@ pub struct TrainArgs {
     /// Temporal: compare the embeddings of t and t + k directly, without the predictor.
     #[arg(long)]
     pub no_predictor: bool,
-    /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC; default 0.99).
+    /// Temporal: keys from an EMA target encoder with this momentum (CURL, ATC; e.g. 0.99).
+    /// Without it the keys come from the encoder itself, with gradient.
     #[arg(long)]
     pub target_momentum: Option<f32>,
-    /// Temporal: no target encoder; the keys come from the online encoder, with gradient.
+    /// Temporal: no target encoder (the default; overrides a config file's momentum).
     #[arg(long, conflicts_with = "target_momentum")]
     pub no_target: bool,
     /// Temporal: windows of this many consecutive pairs of one episode per batch.

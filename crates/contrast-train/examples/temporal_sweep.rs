@@ -9,7 +9,8 @@
 //! target_momentum = 0.99"
 //! ```
 //!
-//! Each argument after the dataset is a TOML document over the dataset's defaults.
+//! Each argument after the dataset is a TOML document over the dataset's defaults; a line
+//! `no_target = true` drops the EMA target encoder (the CLI's `--no-target`).
 
 use std::time::Instant;
 
@@ -36,7 +37,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         variants
     } {
-        let config = TrainConfig::from_toml_over(&base, &text)?;
+        // `no_target = true` (a line of its own) drops the dataset's EMA target encoder, as
+        // the CLI's `--no-target` does; TOML has no way to unset a value.
+        let no_target = text.lines().any(|l| l.trim() == "no_target = true");
+        let toml: String = text
+            .lines()
+            .filter(|l| l.trim() != "no_target = true")
+            .collect::<Vec<_>>()
+            .join("\n");
+        let mut config = TrainConfig::from_toml_over(&base, &toml)?;
+        if no_target {
+            config.target_momentum = None;
+        }
         config.validate()?;
         // Data settings (distractors, frame stack, horizon) need their own data set.
         let loaded;

@@ -238,8 +238,8 @@ pub struct TrainConfig {
     /// Temporal: predict the future embedding from the present one and the actions through
     /// an MLP (default on); off compares the two embeddings directly.
     pub predictor: Option<bool>,
-    /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset,
-    /// keys from the encoder itself. The trajectory defaults set 0.99.
+    /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset
+    /// (the trajectory defaults), keys from the encoder itself.
     pub target_momentum: Option<f32>,
     /// Temporal: batches laid out in windows of this many consecutive pairs of one episode,
     /// so that neighbours in time are each other's negatives (default 1: independent pairs).
@@ -343,14 +343,14 @@ impl TrainConfig {
             epochs: 10,
             batch_size: 256,
             temperature: 0.1,
-            lr: 3e-3,
+            lr: 2e-3,
             warmup_epochs: 0,
             eval_every: 1,
             horizon: Some(1),
             frame_stack: Some(2),
             distractors: Some(false),
             predictor: Some(true),
-            target_momentum: Some(0.99),
+            target_momentum: None,
             window: Some(1),
             ..base
         }
