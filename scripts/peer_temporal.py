@@ -141,8 +141,10 @@ def knn_r2(train, train_states, test, test_states, k=20):
     return (1 - resid / total).tolist()
 
 
-def probes(name, train_f, test_f, queries, anchors_te, futures_te, tr, te, seed):
-    t1 = top1(queries, test_f[futures_te], seed)
+def probes(name, train_f, test_f, queries, anchors_te, futures_te, tr, te, seed, keys=None):
+    """Retrieval of `keys` (default: the features) of the futures; kNN R2 of the features."""
+    keys = test_f if keys is None else keys
+    t1 = top1(queries, keys[futures_te], seed)
     r2 = knn_r2(train_f, torch.from_numpy(tr["states"].copy()), test_f, torch.from_numpy(te["states"].copy()))
     print(f"{name:<16} top-1 {t1:.3f}  kNN R2 x {r2[0]:.3f} x_dot {r2[1]:.3f} theta {r2[2]:.3f} theta_dot {r2[3]:.3f}", flush=True)
 
@@ -158,6 +160,7 @@ def main():
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--baselines", action="store_true", help="also score pixels and the random encoder")
     p.add_argument("--standardize", action="store_true", help="per-pixel z-scores (training mean and std)")
+    p.add_argument("--head", action="store_true", help="a projection head (64-64-64 MLP) between the features and the loss; the probes read the features before it")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -171,6 +174,7 @@ def main():
         MODE["mean"], MODE["std"] = frames.mean(0), np.maximum(frames.std(0), 0.05)
     enc = Encoder()
     pred = nn.Sequential(nn.Linear(64 + ACTIONS, 256), nn.ReLU(), nn.Linear(256, 64))
+    head = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64)) if a.head else nn.Identity()
     onehot_te = F.one_hot(torch.from_numpy(te["actions"][act_te].astype(np.int64)), ACTIONS).float()
     if a.baselines:
         all_tr, all_te = np.arange(len(prev_tr)), np.arange(len(prev_te))
@@ -179,7 +183,7 @@ def main():
         probes("raw pixels", px_tr, px_te, px_te[anc_te], anc_te, fut_te, tr, te, a.seed)
         f_tr, f_te = encode(enc, tr, prev_tr), encode(enc, te, prev_te)
         probes("random encoder", f_tr, f_te, f_te[anc_te], anc_te, fut_te, tr, te, a.seed)
-    opt = torch.optim.Adam(list(enc.parameters()) + list(pred.parameters()), lr=a.lr)
+    opt = torch.optim.Adam(list(enc.parameters()) + list(pred.parameters()) + list(head.parameters()), lr=a.lr)
     rng = np.random.default_rng(a.seed)
     started = time.time()
     for step in range(a.steps):
@@ -187,7 +191,7 @@ def main():
         x0 = stacks(tr, prev_tr, anc_tr[b])
         x1 = stacks(tr, prev_tr, fut_tr[b])
         act = F.one_hot(torch.from_numpy(tr["actions"][act_tr[b]].astype(np.int64)), ACTIONS).float()
-        z = enc(torch.cat([x0, x1]))
+        z = head(enc(torch.cat([x0, x1])))
         q = pred(torch.cat([z[: a.batch], act], 1))
         logits = F.normalize(q, dim=1) @ F.normalize(z[a.batch :], dim=1).T / a.temperature
         loss = F.cross_entropy(logits, torch.arange(a.batch))
@@ -199,8 +203,9 @@ def main():
     print(f"training {time.time() - started:.1f} s")
     f_tr, f_te = encode(enc, tr, prev_tr), encode(enc, te, prev_te)
     with torch.no_grad():
-        queries = pred(torch.cat([f_te[anc_te], onehot_te], 1))
-    probes("trained", f_tr, f_te, queries, anc_te, fut_te, tr, te, a.seed)
+        queries = pred(torch.cat([head(f_te[anc_te]), onehot_te], 1))
+        keys = head(f_te)
+    probes("trained", f_tr, f_te, queries, anc_te, fut_te, tr, te, a.seed, keys)
     probes("trained, no pred", f_tr, f_te, f_te[anc_te], anc_te, fut_te, tr, te, a.seed)
 
 
