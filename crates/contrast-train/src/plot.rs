@@ -39,6 +39,16 @@ impl Series {
                 .collect(),
         }
     }
+
+    /// [`Series::from_monitor`] for each of `keys`, every series named by its key.
+    pub fn from_monitor_keys(
+        keys: impl IntoIterator<Item = String>,
+        history: &[EpochMetrics],
+    ) -> Vec<Self> {
+        keys.into_iter()
+            .map(|key| Self::from_monitor(key.clone(), &key, history))
+            .collect()
+    }
 }
 
 fn register() {
@@ -71,6 +81,18 @@ fn range_of(values: impl Iterator<Item = f64>) -> (f64, f64) {
 type Chart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
+/// The series' legend, boxed, at `position`.
+fn legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, position: SeriesLabelPosition) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .label_font((FONT_NAME, 14))
+        .position(position)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(plot_error)
+}
+
 /// The frame every plot shares: white canvas, title, labelled axes over `xs` x `ys`, a
 /// legend; `draw` adds the series. Returns PNG bytes.
 fn render(
@@ -100,14 +122,7 @@ fn render(
             .draw()
             .map_err(plot_error)?;
         draw(&mut chart)?;
-        chart
-            .configure_series_labels()
-            .label_font((FONT_NAME, 14))
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
+        legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         root.present().map_err(plot_error)?;
     }
     encode_png(buffer, size)
@@ -289,14 +304,7 @@ pub fn bar_chart_png(
             root.draw(&Text::new(g.label.clone(), (x - 8, y), style))
                 .map_err(plot_error)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font((FONT_NAME, 14))
-            .position(SeriesLabelPosition::LowerRight)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK)
-            .draw()
-            .map_err(plot_error)?;
+        legend(&mut chart, SeriesLabelPosition::LowerRight)?;
         root.present().map_err(plot_error)?;
     }
     encode_png(buffer, size)

@@ -389,9 +389,7 @@ impl Task for Temporal {
     ) -> Result<()> {
         // The monitor's columns: next-state top-1, then kNN R2 per state variable.
         let names = self.columns().into_iter().take(1 + self.names().len());
-        let series: Vec<Series> = names
-            .map(|name| Series::from_monitor(name.clone(), &name, history))
-            .collect();
+        let series = Series::from_monitor_keys(names, history);
         let chart = line_chart_png(
             "Held-out episodes: kNN R2 per state variable, next-state top-1",
             "epoch",

@@ -328,11 +328,7 @@ impl Task for Text {
         history: &[EpochMetrics],
         _test_features: &Array2<f32>,
     ) -> Result<()> {
-        let series: Vec<Series> = self
-            .monitor_names()
-            .into_iter()
-            .map(|name| Series::from_monitor(name.clone(), &name, history))
-            .collect();
+        let series = Series::from_monitor_keys(self.monitor_names(), history);
         let chart = line_chart_png(
             "Retrieval of the partner on the test split (pools of 1,000)",
             "epoch",
