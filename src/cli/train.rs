@@ -86,6 +86,14 @@ pub struct TrainArgs {
     /// Temporal: no target encoder (the default; overrides a config file's momentum).
     #[arg(long, conflicts_with = "target_momentum")]
     pub no_target: bool,
+    /// Temporal, without a target encoder: the share of the gradient that reaches the encoder
+    /// through the keys, in [0, 1] (default 0.5; 1 the plain loss).
+    #[arg(long, conflicts_with = "target_momentum")]
+    pub key_gradient: Option<f32>,
+    /// Temporal: read frames 1.. of a stack as their changes since the frame before, scaled
+    /// per pixel, instead of standardising every frame alike.
+    #[arg(long)]
+    pub frame_differences: bool,
     /// Temporal: windows of this many consecutive pairs of one episode per batch.
     #[arg(long)]
     pub window: Option<usize>,
@@ -188,6 +196,10 @@ impl TrainArgs {
         c.target_momentum = self.target_momentum.or(c.target_momentum);
         if self.no_target {
             c.target_momentum = None;
+        }
+        c.key_gradient = self.key_gradient.or(c.key_gradient);
+        if self.frame_differences {
+            c.frame_differences = Some(true);
         }
         c.window = self.window.or(c.window);
         if let Some(out) = &self.out {

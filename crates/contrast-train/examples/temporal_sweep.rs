@@ -50,11 +50,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             config.target_momentum = None;
         }
         config.validate()?;
-        // Data settings (distractors, frame stack, horizon) need their own data set.
+        // Data settings (distractors, frame stack, horizon, frame differences) need their own
+        // data set.
         let loaded;
         let data = |c: &TrainConfig| {
             let t = c.temporal();
-            (t.horizon, t.frame_stack, t.distractors)
+            (t.horizon, t.frame_stack, t.distractors, t.frame_differences)
         };
         let task = if data(&config) == data(&base) {
             &task

@@ -67,7 +67,7 @@ pub enum EncoderKind {
     Cnn,
     /// CIFAR-variant ResNet-18.
     Resnet18,
-    /// Strided CNN for frame stacks of any size: conv 5x5 s2, conv 3x3 s2, linear to 64.
+    /// Strided CNN for frame stacks of any size: conv 5x5 s2, conv 3x3 s2, linear to 128.
     Strided,
 }
 
@@ -241,10 +241,21 @@ pub struct TrainConfig {
     /// Temporal: keys from an EMA copy of the encoder with this momentum (CURL, ATC); unset
     /// (the trajectory defaults), keys from the encoder itself.
     pub target_momentum: Option<f32>,
+    /// Temporal, keys from the encoder itself: the share of the gradient that reaches the
+    /// encoder through the keys, in `[0, 1]` (1: all of it; 0: keys as constants; default
+    /// [`KEY_GRADIENT`]).
+    pub key_gradient: Option<f32>,
+    /// Temporal: the encoder reads frames 1.. of a stack as their changes since the frame
+    /// before, scaled per pixel (default off: every frame is standardised alike).
+    pub frame_differences: Option<bool>,
     /// Temporal: batches laid out in windows of this many consecutive pairs of one episode,
     /// so that neighbours in time are each other's negatives (default 1: independent pairs).
     pub window: Option<usize>,
 }
+
+/// The temporal recipe's default share of the gradient through the keys (see
+/// [`TrainConfig::key_gradient`]).
+pub const KEY_GRADIENT: f32 = 0.5;
 
 /// The temporal recipe's settings with their defaults filled in.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -259,6 +270,10 @@ pub struct TemporalSettings {
     pub predictor: bool,
     /// Momentum of the EMA target encoder, if there is one.
     pub target_momentum: Option<f32>,
+    /// Share of the gradient through the keys (without a target encoder).
+    pub key_gradient: f32,
+    /// Frames 1.. as differences from the frame before.
+    pub frame_differences: bool,
     /// Consecutive pairs of one episode per window of a batch.
     pub window: usize,
 }
@@ -308,6 +323,8 @@ impl Default for TrainConfig {
             distractors: None,
             predictor: None,
             target_momentum: None,
+            key_gradient: None,
+            frame_differences: None,
             window: None,
         }
     }
@@ -364,6 +381,8 @@ impl TrainConfig {
             distractors: self.distractors.unwrap_or(false),
             predictor: self.predictor.unwrap_or(true),
             target_momentum: self.target_momentum,
+            key_gradient: self.key_gradient.unwrap_or(KEY_GRADIENT),
+            frame_differences: self.frame_differences.unwrap_or(false),
             window: self.window.unwrap_or(1),
         }
     }
@@ -546,6 +565,11 @@ impl TrainConfig {
                     "target_momentum",
                     self.target_momentum.map(|v| v.to_string()),
                 ),
+                ("key_gradient", self.key_gradient.map(|v| v.to_string())),
+                (
+                    "frame_differences",
+                    self.frame_differences.map(|v| v.to_string()),
+                ),
                 ("window", self.window.map(|v| v.to_string())),
             ];
             if let Some((key, Some(value))) = set.into_iter().find(|(_, v)| v.is_some()) {
@@ -578,6 +602,18 @@ impl TrainConfig {
             return Err(Error::Config(format!(
                 "target_momentum must be in [0, 1), got {m}"
             )));
+        }
+        if !(0.0..=1.0).contains(&t.key_gradient) {
+            return Err(Error::Config(format!(
+                "key_gradient must be in [0, 1], got {}",
+                t.key_gradient
+            )));
+        }
+        if let (Some(_), Some(b)) = (t.target_momentum, self.key_gradient) {
+            return not_applicable(
+                format!("key_gradient = {b}"),
+                "the keys come from the EMA target encoder, which gets no gradient".into(),
+            );
         }
         Ok(())
     }

@@ -30,7 +30,7 @@ use crate::loss_params::LossParams;
 use crate::recipes::loss_of;
 use crate::tasks::InputSpec;
 
-/// Width of the encoder features for the MLP and CNN encoders.
+/// Width of the encoder features for the MLP, CNN and strided (frame-stack) encoders.
 const FEATURES: usize = 128;
 /// ResNet-18 width multiplier: a quarter-width network keeps CPU training practical.
 const RESNET_WIDTH: f64 = 0.25;
@@ -278,11 +278,11 @@ fn image_encoder(
             (Box::new(resnet), out)
         }
         EncoderKind::Strided => {
-            let cnn = StridedCnn::new(
-                g,
-                &StridedCnnConfig::frame_stack(channels, height, width),
-                rng,
-            )?;
+            let cnn_config = StridedCnnConfig {
+                out_dim: FEATURES,
+                ..StridedCnnConfig::frame_stack(channels, height, width)
+            };
+            let cnn = StridedCnn::new(g, &cnn_config, rng)?;
             let out = cnn.out_features();
             (Box::new(cnn), out)
         }

@@ -253,6 +253,31 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
             },
             |e| matches!(e, Error::Config(m) if m.contains("target_momentum")),
         ),
+        (
+            "a key gradient above 1",
+            TrainConfig {
+                key_gradient: Some(1.5),
+                ..temporal.clone()
+            },
+            |e| matches!(e, Error::Config(m) if m.contains("key_gradient")),
+        ),
+        (
+            "a key gradient with an EMA target",
+            TrainConfig {
+                key_gradient: Some(0.5),
+                target_momentum: Some(0.99),
+                ..temporal.clone()
+            },
+            |e| matches!(e, Error::NotApplicable { setting, .. } if setting == "key_gradient = 0.5"),
+        ),
+        (
+            "frame differences for SimCLR",
+            TrainConfig {
+                frame_differences: Some(false),
+                ..digits.clone()
+            },
+            |e| matches!(e, Error::NotApplicable { setting, .. } if setting == "frame_differences = false"),
+        ),
     ];
     for (what, config, check) in cases {
         let err = train(&config, false, &mut Silent).unwrap_err();
@@ -321,6 +346,10 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
         },
         TrainConfig {
             distractors: Some(true),
+            ..temporal.clone()
+        },
+        TrainConfig {
+            frame_differences: Some(!temporal.temporal().frame_differences),
             ..temporal.clone()
         },
     ];
@@ -394,4 +423,64 @@ fn standardised_training_frames_have_zero_mean_and_unit_spread_where_pixels_move
     // Frames of another size are an error, not a silent mismatch.
     let mut wrong = ndarray::Array4::<f32>::zeros((1, 2, 10, 10));
     assert!(stats.apply(&mut wrong).is_err());
+}
+
+#[test]
+fn frame_differences_are_each_pixels_change_scaled_by_its_rms_change() {
+    use contrast_train::tasks::temporal::{DIFFERENCE_FLOOR, PixelStats};
+    let data = small_data();
+    let set = &data.train;
+    let plain = PixelStats::of(set).unwrap();
+    let stats = PixelStats::with_differences(set).unwrap();
+    assert!(stats.differences() && !plain.differences());
+    // Root mean square change of every pixel between consecutive frames of an episode.
+    let (h, w) = (set.height(), set.width());
+    let mut squares = ndarray::Array2::<f64>::zeros((h, w));
+    let mut changes = 0.0;
+    for e in 0..set.episodes().len() {
+        let frames = set.episode_frames(e).unwrap();
+        for t in 1..frames.shape()[0] {
+            let before = frames.index_axis(ndarray::Axis(0), t - 1);
+            let after = frames.index_axis(ndarray::Axis(0), t);
+            ndarray::Zip::from(&mut squares)
+                .and(&before)
+                .and(&after)
+                .for_each(|q, &a, &b| *q += ((f64::from(b) - f64::from(a)) / 255.0).powi(2));
+            changes += 1.0;
+        }
+    }
+    let scale = squares.mapv(|q| 1.0 / (q / changes).sqrt().max(DIFFERENCE_FLOOR));
+    let steps: Vec<(usize, usize)> = set
+        .episodes()
+        .iter()
+        .enumerate()
+        .map(|(e, info)| (e, info.len.min(5)))
+        .collect();
+    let raw = set.observations(&steps).unwrap();
+    let (mut read, mut standardised) = (raw.clone(), raw.clone());
+    stats.apply(&mut read).unwrap();
+    plain.apply(&mut standardised).unwrap();
+    let mut moved = 0;
+    for n in 0..raw.shape()[0] {
+        for i in 0..h {
+            for j in 0..w {
+                // Frame 0 is standardised as without differences.
+                let (x0, s0) = (read[[n, 0, i, j]], standardised[[n, 0, i, j]]);
+                assert!(
+                    (x0 - s0).abs() < 1e-5,
+                    "frame 0 at ({i}, {j}): {x0} vs {s0}"
+                );
+                // Frame 1 is its change since frame 0, scaled by the pixel's rms change.
+                let change = f64::from(raw[[n, 1, i, j]] - raw[[n, 0, i, j]]);
+                let want = change * scale[[i, j]];
+                let got = f64::from(read[[n, 1, i, j]]);
+                assert!(
+                    (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                    "frame 1 at ({i}, {j}): {got} vs {want}"
+                );
+                moved += usize::from(change != 0.0);
+            }
+        }
+    }
+    assert!(moved > 0, "no pixel changed between the frames of a stack");
 }

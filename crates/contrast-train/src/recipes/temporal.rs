@@ -13,7 +13,17 @@
 //! (and now and then of the same episode), as the batch was drawn shuffled from every
 //! `(t, t + k)` pair of the training episodes. With a target encoder (`target_momentum =
 //! m`), `f' <- m f' + (1 - m) f` after every step and the keys `y` get no gradient (CURL and
-//! ATC); without one, the gradient flows through both sides.
+//! ATC); without one, the gradient flows through both sides, the keys' share of it scaled
+//! by `key_gradient = b` in `[0, 1]`:
+//!
+//! ```text
+//! y = b f(o_{t+k}) + (1 - b) stop_gradient(f(o_{t+k}))
+//! ```
+//!
+//! (the same value; `b = 1` the plain loss, `b = 0` keys as constants). Below 1 the
+//! encoder learns more from predicting the future than from being predictable, which keeps
+//! more of the velocities in its features (what an EMA target does) while the keys still
+//! spread apart (what retrieval needs).
 //!
 //! In the encode/loss split: rows = `[p]` and `[y]` without a target encoder, `[p]` with
 //! one; frozen = `[]` without, the target's keys `[y]` with one.
@@ -34,6 +44,8 @@ use crate::model::ContrastModel;
 /// The optional target encoder and its momentum.
 pub struct TemporalState {
     target: Option<(ContrastModel, f64)>,
+    /// Share of the gradient through the keys, without a target.
+    key_gradient: f32,
 }
 
 impl TemporalState {
@@ -53,7 +65,10 @@ impl TemporalState {
             }
             None => None,
         };
-        Ok(Self { target })
+        Ok(Self {
+            target,
+            key_gradient: config.temporal().key_gradient,
+        })
     }
 
     /// The target encoder, if any (saved in checkpoints beside the online model).
@@ -97,7 +112,7 @@ impl TemporalState {
         };
         match (future, &mut self.target) {
             (Some(future), _) => Ok(Encoded {
-                rows: vec![prediction, future],
+                rows: vec![prediction, scale_gradient(g, future, self.key_gradient)?],
                 frozen: Vec::new(),
             }),
             (None, Some((target, _))) => {
@@ -140,5 +155,56 @@ impl TemporalState {
             ema_update_params(g, &target.named_params(), &model.backbone_params(), *m)?;
         }
         Ok(())
+    }
+}
+
+/// `b x + (1 - b) stop_gradient(x)`: the value of `x`, with the gradient that reaches `x`
+/// scaled by `b` (`x` itself when `b = 1`).
+fn scale_gradient(g: &mut Graph<f32>, x: Var, b: f32) -> Result<Var> {
+    if b == 1.0 {
+        return Ok(x);
+    }
+    let constant = g.input(g.value(x).clone());
+    let constant = g.mul_scalar(constant, 1.0 - b)?;
+    let scaled = g.mul_scalar(x, b)?;
+    Ok(g.add(scaled, constant)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ArrayD, IxDyn};
+
+    #[test]
+    fn scale_gradient_keeps_the_value_and_scales_the_gradient() {
+        let x0 =
+            ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.5, -1.0, 2.0, 0.25, 3.0, -0.75]).unwrap();
+        let w = x0.mapv(|v| v * 2.0 - 1.0);
+        for b in [1.0f32, 0.5, 0.0] {
+            let mut g = Graph::new();
+            let x = g.param(x0.clone());
+            let y = scale_gradient(&mut g, x, b).unwrap();
+            assert!(
+                g.value(y)
+                    .iter()
+                    .zip(&x0)
+                    .all(|(a, e)| (a - e).abs() < 1e-6)
+            );
+            let weights = g.input(w.clone());
+            let prod = g.mul(y, weights).unwrap();
+            let loss = g.sum_all(prod).unwrap();
+            g.backward(loss).unwrap();
+            let grad = g
+                .grad(x)
+                .cloned()
+                .unwrap_or_else(|| ArrayD::zeros(x0.raw_dim()));
+            for (got, want) in grad.iter().zip(&w) {
+                assert!(
+                    (got - b * want).abs() < 1e-6,
+                    "b = {b}: {got} vs {}",
+                    b * want
+                );
+            }
+        }
     }
 }

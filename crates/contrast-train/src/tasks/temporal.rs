@@ -10,9 +10,11 @@
 //! a machine generates them and later runs read them. Observations are stacks of the last
 //! `frame_stack` frames; `distractors` draws a textured background and a moving disc behind
 //! the system. Training samples are the `(t, t + k)` pairs of the training episodes
-//! ([`TransitionPairs`], `k = horizon`). The encoder reads every stack standardised per
-//! pixel by the training frames' statistics ([`PixelStats`]), in training and in the
-//! probes alike; the raw-pixel baseline reads the stacks in `[0, 1]`.
+//! ([`TransitionPairs`], `k = horizon`). The encoder reads every stack through
+//! [`PixelStats`]: frame 0 standardised per pixel by the training frames' statistics, later
+//! frames standardised alike, or, with `frame_differences`, as their changes since the frame
+//! before, scaled per pixel; in training and in the probes alike;
+//! the raw-pixel baseline reads the stacks in `[0, 1]`.
 //!
 //! # Evaluation (frozen encoder, held-out episodes)
 //!
@@ -39,12 +41,13 @@ mod source;
 mod standardize;
 
 pub use source::{TransitionPairs, actions_one_hot};
-pub use standardize::{PixelStats, STD_FLOOR};
+pub use standardize::{DIFFERENCE_FLOOR, PixelStats, STD_FLOOR};
 
 use std::path::Path;
 use std::sync::Arc;
 
 use contrast_augment::RandomShift;
+use contrast_autodiff::Graph;
 use contrast_data::ImageShape;
 use contrast_env::{Cache, GenerationSettings, TimePair, TransitionSet, load_or_generate};
 use ndarray::{Array2, ArrayView2, Axis, Ix2, s};
@@ -60,6 +63,7 @@ use crate::eval::report::Row;
 use crate::eval::retrieval::{RETRIEVAL_POOL, Retrieval, retrieval};
 use crate::eval::ridge::{RIDGE_LAMBDA, Ridge};
 use crate::metrics::EpochMetrics;
+use crate::model::ContrastModel;
 use crate::plot::{Series, line_chart_png};
 use crate::run::write;
 use crate::source::Source;
@@ -131,7 +135,11 @@ impl Temporal {
             .map(|p| row(p.episode, p.future))
             .collect::<contrast_env::Result<_>>()?;
         Ok(Self {
-            stats: Arc::new(PixelStats::of(&train)?),
+            stats: Arc::new(if settings.frame_differences {
+                PixelStats::with_differences(&train)?
+            } else {
+                PixelStats::of(&train)?
+            }),
             train_states: train.states(),
             test_states: test.states(),
             train: Arc::new(train),
@@ -192,9 +200,27 @@ impl Temporal {
         Ok(out)
     }
 
+    /// The retrieval candidates: the futures' features from the encoder the loss took them
+    /// from, the target encoder when the recipe keeps one, else `test`'s rows.
+    fn candidates(&self, trainer: &mut Trainer, test: &Array2<f32>) -> Result<Array2<f32>> {
+        let Some((_, target)) = trainer.recipe.momentum_model_mut() else {
+            return Ok(test.select(Axis(0), &self.futures));
+        };
+        let steps: Vec<(usize, usize)> = self
+            .test_pairs
+            .iter()
+            .map(|p| (p.episode, p.future))
+            .collect();
+        encode_steps(&mut trainer.g, target, &self.test, &self.stats, &steps)
+    }
+
     /// Next-state retrieval of the test pairs from `queries` among the futures' features.
-    fn retrieve(&self, queries: &Array2<f32>, test: &Array2<f32>, seed: u64) -> Result<Retrieval> {
-        let candidates = test.select(Axis(0), &self.futures);
+    fn retrieve(
+        &self,
+        queries: &Array2<f32>,
+        candidates: &Array2<f32>,
+        seed: u64,
+    ) -> Result<Retrieval> {
         let truth: Vec<usize> = (0..queries.nrows()).collect();
         let pool = RETRIEVAL_POOL.min(candidates.nrows());
         retrieval(queries.view(), candidates.view(), &truth, pool, seed)
@@ -205,10 +231,10 @@ impl Temporal {
         &self,
         train: ArrayView2<f32>,
         test: &Array2<f32>,
-        queries: &Array2<f32>,
+        [queries, candidates]: [&Array2<f32>; 2],
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let mut values = vec![self.retrieve(queries, test, seed)?.top1];
+        let mut values = vec![self.retrieve(queries, candidates, seed)?.top1];
         let k = KNN_REGRESSION_K.min(train.nrows());
         let knn = knn_regression(train, self.train_states.view(), test.view(), k)?;
         values.extend(r_squared(self.test_states.view(), knn.view())?);
@@ -220,10 +246,10 @@ impl Temporal {
         &self,
         train: ArrayView2<f32>,
         test: &Array2<f32>,
-        queries: &Array2<f32>,
+        retrieval: [&Array2<f32>; 2],
         seed: u64,
     ) -> Result<Vec<f64>> {
-        let mut values = self.retrieval_and_knn(train, test, queries, seed)?;
+        let mut values = self.retrieval_and_knn(train, test, retrieval, seed)?;
         let ridge = Ridge::fit(train, self.train_states.view(), RIDGE_LAMBDA)?;
         let predicted = ridge.predict(test.view())?;
         values.extend(r_squared(self.test_states.view(), predicted.view())?);
@@ -237,16 +263,17 @@ impl Temporal {
 
 /// Encoder features of the observations at `steps` of `set`, in order.
 fn encode_steps(
-    trainer: &mut Trainer,
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
     set: &TransitionSet,
     stats: &PixelStats,
     steps: &[(usize, usize)],
 ) -> Result<Array2<f32>> {
-    let mut out = Array2::zeros((steps.len(), trainer.model.feature_dim()));
+    let mut out = Array2::zeros((steps.len(), model.feature_dim()));
     for rows in chunks(steps.len(), ENCODE_CHUNK) {
         let mut stacks = set.observations(&steps[rows.clone()])?;
         stats.apply(&mut stacks)?;
-        let features = encode_images(&mut trainer.g, &mut trainer.model, stacks.view())?;
+        let features = encode_images(g, model, stacks.view())?;
         out.slice_mut(s![rows, ..]).assign(&features);
     }
     Ok(out)
@@ -271,9 +298,15 @@ fn pixels(set: &TransitionSet) -> Result<Array2<f32>> {
         .expect("contiguous stacks"))
 }
 
-/// The settings that decide the data a task holds: `(horizon, frame_stack, distractors)`.
-fn data_settings(settings: &TemporalSettings) -> (usize, usize, bool) {
-    (settings.horizon, settings.frame_stack, settings.distractors)
+/// The settings that decide the data a task holds and what its encoder reads: `(horizon,
+/// frame_stack, distractors, frame_differences)`.
+fn data_settings(settings: &TemporalSettings) -> (usize, usize, bool, bool) {
+    (
+        settings.horizon,
+        settings.frame_stack,
+        settings.distractors,
+        settings.frame_differences,
+    )
 }
 
 /// The frame-stack augmentation named by `augmentation`.
@@ -338,16 +371,19 @@ impl Task for Temporal {
         // pixels are, present features against future features.
         let trained = trainer.steps_done > 0;
         let queries = self.queries(trainer, &test, trained)?;
-        self.probes(train.view(), &test, &queries, trainer.config.seed)
+        let candidates = self.candidates(trainer, &test)?;
+        let seed = trainer.config.seed;
+        self.probes(train.view(), &test, [&queries, &candidates], seed)
     }
 
     fn baselines(&self, config: &TrainConfig) -> Result<Vec<Row>> {
         let train = pixels(&self.train)?;
         let test = pixels(&self.test)?;
         let queries = test.select(Axis(0), &self.anchors);
+        let candidates = test.select(Axis(0), &self.futures);
         Ok(vec![Row {
             features: "raw pixels".into(),
-            values: self.probes(train.view(), &test, &queries, config.seed)?,
+            values: self.probes(train.view(), &test, [&queries, &candidates], config.seed)?,
         }])
     }
 
@@ -355,7 +391,9 @@ impl Task for Temporal {
         let train = self.embed(trainer, Split::Train)?;
         let test = self.embed(trainer, Split::Test)?;
         let queries = self.queries(trainer, &test, true)?;
-        let values = self.retrieval_and_knn(train.view(), &test, &queries, trainer.config.seed)?;
+        let candidates = self.candidates(trainer, &test)?;
+        let seed = trainer.config.seed;
+        let values = self.retrieval_and_knn(train.view(), &test, [&queries, &candidates], seed)?;
         Ok(self.columns().into_iter().zip(values).collect())
     }
 
@@ -363,13 +401,14 @@ impl Task for Temporal {
         let test = self.embed(trainer, Split::Test)?;
         let seed = trainer.config.seed;
         let queries = self.queries(trainer, &test, true)?;
+        let candidates = self.candidates(trainer, &test)?;
         let mut out = vec![(
             "next-state MRR".to_string(),
-            self.retrieve(&queries, &test, seed)?.mrr,
+            self.retrieve(&queries, &candidates, seed)?.mrr,
         )];
         if trainer.model.has_predictor() {
             let present = self.queries(trainer, &test, false)?;
-            let top1 = self.retrieve(&present, &test, seed)?.top1;
+            let top1 = self.retrieve(&present, &candidates, seed)?.top1;
             out.push(("next-state top-1 without predictor".into(), top1));
         }
         Ok(out)
@@ -377,7 +416,8 @@ impl Task for Temporal {
 
     fn embed(&self, trainer: &mut Trainer, split: Split) -> Result<Array2<f32>> {
         let set = self.split(split);
-        encode_steps(trainer, set, &self.stats, &all_steps(set))
+        let steps = all_steps(set);
+        encode_steps(&mut trainer.g, &mut trainer.model, set, &self.stats, &steps)
     }
 
     fn plots(

@@ -11,9 +11,21 @@
 //!
 //! (`mean_i`, `std_i` over every training frame, the same for each frame of a stack) turns
 //! the pixels that move into the input's large values and leaves the background at 0.
-//! The floor keeps pixels that (almost) never change from being blown up. The statistics
-//! come from the training episodes only and are a function of the data, so a resumed run
-//! recomputes the same ones.
+//! The floor keeps pixels that (almost) never change from being blown up.
+//!
+//! With frame differences ([`PixelStats::with_differences`]) frame 0 is standardised as
+//! above and every later frame `c` of the stack is replaced by its change since frame `c - 1`,
+//! scaled by the root mean square of that change over consecutive training frames:
+//!
+//! ```text
+//! x'_ci = (x_ci - x_(c-1)i) / max(rms_i, DIFFERENCE_FLOOR)     c >= 1
+//! ```
+//!
+//! The stack holds the same information (the map is invertible), but the motion, which is
+//! what the velocities are, no longer hides as a small difference of two large inputs: it is
+//! an input of its own, of unit scale where things move. The statistics come from the
+//! training episodes only and are a function of the data, so a resumed run recomputes the
+//! same ones.
 
 use contrast_env::TransitionSet;
 use ndarray::{Array4, Axis};
@@ -22,16 +34,25 @@ use crate::error::{Error, Result};
 
 /// Smallest standard deviation a pixel is divided by (`[0, 1]` units, ~13 grey levels).
 pub const STD_FLOOR: f64 = 0.05;
+/// Smallest root mean square change a pixel's difference is divided by (`[0, 1]` units,
+/// ~2.5 grey levels): pixels the motion never reaches stay near 0.
+pub const DIFFERENCE_FLOOR: f64 = 0.01;
 
-/// Per-pixel mean and reciprocal standard deviation of a set's frames.
+/// Per-pixel scales of a set's frames (and, optionally, of their changes).
 #[derive(Clone, Debug, PartialEq)]
 pub struct PixelStats {
     mean: Vec<f32>,
     inv_std: Vec<f32>,
+    /// `1 / max(rms change, DIFFERENCE_FLOOR)` per pixel, with frame differences.
+    inv_change: Option<Vec<f32>>,
 }
 
 impl PixelStats {
-    /// The statistics of every frame of `set`, in `[0, 1]` units.
+    /// Mean and standard deviation of every pixel over the frames of `set`, in `[0, 1]`
+    /// units: every frame of a stack is standardised.
+    ///
+    /// # Errors
+    /// A set without frames.
     pub fn of(set: &TransitionSet) -> Result<Self> {
         let pixels = set.height() * set.width();
         let (mut sum, mut squares) = (vec![0.0f64; pixels], vec![0.0f64; pixels]);
@@ -61,15 +82,55 @@ impl PixelStats {
                 (1.0 / std.max(STD_FLOOR)) as f32
             })
             .collect();
-        Ok(Self { mean, inv_std })
+        Ok(Self {
+            mean,
+            inv_std,
+            inv_change: None,
+        })
     }
 
-    /// Standardises `(n, frames, H, W)` stacks in place.
+    /// [`PixelStats::of`], with frames 1.. of a stack read as their changes since the frame
+    /// before, scaled by each pixel's root mean square change between consecutive frames of
+    /// `set`'s episodes.
+    ///
+    /// # Errors
+    /// A set without frames.
+    pub fn with_differences(set: &TransitionSet) -> Result<Self> {
+        let mut stats = Self::of(set)?;
+        let mut squares = vec![0.0f64; stats.mean.len()];
+        let mut changes = 0usize;
+        for episode in 0..set.episodes().len() {
+            let all = set.episode_frames(episode)?;
+            for t in 1..all.shape()[0] {
+                let (before, after) = (all.index_axis(Axis(0), t - 1), all.index_axis(Axis(0), t));
+                for ((q, &a), &b) in squares.iter_mut().zip(before.iter()).zip(after.iter()) {
+                    let d = (f64::from(b) - f64::from(a)) / 255.0;
+                    *q += d * d;
+                }
+                changes += 1;
+            }
+        }
+        let n = changes.max(1) as f64;
+        stats.inv_change = Some(
+            squares
+                .iter()
+                .map(|q| (1.0 / (q / n).sqrt().max(DIFFERENCE_FLOOR)) as f32)
+                .collect(),
+        );
+        Ok(stats)
+    }
+
+    /// Whether frames 1.. are read as differences.
+    pub fn differences(&self) -> bool {
+        self.inv_change.is_some()
+    }
+
+    /// Standardises `(n, frames, H, W)` stacks in `[0, 1]` in place.
     ///
     /// # Errors
     /// Frames of another size than the statistics'.
     pub fn apply(&self, stacks: &mut Array4<f32>) -> Result<()> {
-        let (h, w) = (stacks.shape()[2], stacks.shape()[3]);
+        let (frames, h, w) = (stacks.shape()[1], stacks.shape()[2], stacks.shape()[3]);
         if h * w != self.mean.len() {
             return Err(Error::Config(format!(
                 "frames of {h} x {w} pixels, statistics of {} pixels",
@@ -80,9 +141,22 @@ impl PixelStats {
         let data = stacks
             .as_slice_mut()
             .ok_or_else(|| Error::Config("frame stacks must be contiguous".into()))?;
-        for channel in data.chunks_exact_mut(plane) {
-            for ((x, m), s) in channel.iter_mut().zip(&self.mean).zip(&self.inv_std) {
-                *x = (*x - m) * s;
+        for stack in data.chunks_exact_mut(plane * frames.max(1)) {
+            if let Some(inv_change) = &self.inv_change {
+                // Last frame first, so that each difference reads an unchanged frame before it.
+                for c in (1..frames).rev() {
+                    let (earlier, later) = stack.split_at_mut(c * plane);
+                    let before = &earlier[(c - 1) * plane..];
+                    for ((x, b), s) in later[..plane].iter_mut().zip(before).zip(inv_change) {
+                        *x = (*x - b) * s;
+                    }
+                }
+            }
+            let standardised = if self.inv_change.is_some() { 1 } else { frames };
+            for channel in stack[..plane * standardised].chunks_exact_mut(plane) {
+                for ((x, m), s) in channel.iter_mut().zip(&self.mean).zip(&self.inv_std) {
+                    *x = (*x - m) * s;
+                }
             }
         }
         Ok(())
