@@ -81,24 +81,29 @@ def index(s, k):
 
 
 # Per-pixel standardisation (--standardize): the training frames' mean and std, the std
-# floored at 0.05 as in our temporal task.
-MODE = {"mean": None, "std": None}
+# floored at 0.05 as in our temporal task. With --differences, frame 1 of a stack becomes
+# its change since frame 0 divided by the pixel's root mean square change between
+# consecutive training frames (floored at 0.01), as our `frame_differences`.
+MODE = {"mean": None, "std": None, "change": None}
 
 
 def stacks(s, prev, rows):
     f = s["frames"]
     x = np.stack([f[prev[rows]], f[rows]], 1).astype(np.float32) / 255.0
-    if MODE["mean"] is not None:
+    if MODE["change"] is not None:
+        x[:, 1] = (x[:, 1] - x[:, 0]) / MODE["change"]
+        x[:, 0] = (x[:, 0] - MODE["mean"]) / MODE["std"]
+    elif MODE["mean"] is not None:
         x = (x - MODE["mean"]) / MODE["std"]
     return torch.from_numpy(x)
 
 
 class Encoder(nn.Module):
-    def __init__(self):
+    def __init__(self, features):
         super().__init__()
         self.c1 = nn.Conv2d(2, 32, 5, 2)
         self.c2 = nn.Conv2d(32, 64, 3, 2)
-        self.fc = nn.Linear(64 * 8 * 14, 64)
+        self.fc = nn.Linear(64 * 8 * 14, features)
 
     def forward(self, x):
         return self.fc(F.relu(self.c2(F.relu(self.c1(x)))).flatten(1))
@@ -161,6 +166,9 @@ def main():
     p.add_argument("--baselines", action="store_true", help="also score pixels and the random encoder")
     p.add_argument("--standardize", action="store_true", help="per-pixel z-scores (training mean and std)")
     p.add_argument("--head", action="store_true", help="a projection head (64-64-64 MLP) between the features and the loss; the probes read the features before it")
+    p.add_argument("--differences", action="store_true", help="frame 0 standardised, frame 1 as its change since frame 0 over the pixel's rms change")
+    p.add_argument("--key-gradient", type=float, default=1.0, help="share of the gradient through the keys (1: plain loss)")
+    p.add_argument("--features", type=int, default=64, help="width of the encoder's output")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(a.seed)
@@ -169,12 +177,21 @@ def main():
     anc_tr, fut_tr, prev_tr, act_tr = index(tr, 1)
     anc_te, fut_te, prev_te, act_te = index(te, 1)
     print(f"{len(anc_tr)} train pairs, {len(anc_te)} test pairs")
-    if a.standardize:
+    if a.standardize or a.differences:
         frames = tr["frames"].astype(np.float32) / 255.0
         MODE["mean"], MODE["std"] = frames.mean(0), np.maximum(frames.std(0), 0.05)
-    enc = Encoder()
-    pred = nn.Sequential(nn.Linear(64 + ACTIONS, 256), nn.ReLU(), nn.Linear(256, 64))
-    head = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 64)) if a.head else nn.Identity()
+    if a.differences:
+        squares, changes, start = np.zeros((H, W)), 0, 0
+        for length in tr["lens"]:
+            ep = frames[start : start + length + 1]
+            squares += ((ep[1:] - ep[:-1]) ** 2).sum(0)
+            changes += length
+            start += length + 1
+        MODE["change"] = np.maximum(np.sqrt(squares / changes), 0.01).astype(np.float32)
+    d = a.features
+    enc = Encoder(d)
+    pred = nn.Sequential(nn.Linear(d + ACTIONS, 256), nn.ReLU(), nn.Linear(256, d))
+    head = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d)) if a.head else nn.Identity()
     onehot_te = F.one_hot(torch.from_numpy(te["actions"][act_te].astype(np.int64)), ACTIONS).float()
     if a.baselines:
         all_tr, all_te = np.arange(len(prev_tr)), np.arange(len(prev_te))
@@ -193,7 +210,9 @@ def main():
         act = F.one_hot(torch.from_numpy(tr["actions"][act_tr[b]].astype(np.int64)), ACTIONS).float()
         z = head(enc(torch.cat([x0, x1])))
         q = pred(torch.cat([z[: a.batch], act], 1))
-        logits = F.normalize(q, dim=1) @ F.normalize(z[a.batch :], dim=1).T / a.temperature
+        k = z[a.batch :]
+        k = a.key_gradient * k + (1 - a.key_gradient) * k.detach()
+        logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / a.temperature
         loss = F.cross_entropy(logits, torch.arange(a.batch))
         opt.zero_grad()
         loss.backward()
