@@ -22,7 +22,7 @@
 use ndarray::{Array2, ArrayD, ArrayView2, IxDyn};
 use proptest::prelude::*;
 
-use super::{GradCheckConfig, GradCheckReport, check_gradient};
+use super::{GradCheckConfig, GradCheckReport, check_gradient, retry_smaller_steps};
 
 /// Relative error bound of [`assert_gradient`]: analytic against central differences.
 pub const GRAD_TOL: f64 = 1e-6;
@@ -146,17 +146,8 @@ pub fn assert_gradient(
 
 /// The report at the default step, or at the first smaller step (`1e-6`, `1e-7`) that passes
 /// (see [`assert_gradient`]).
-fn passing_step(mut check: impl FnMut(&GradCheckConfig) -> GradCheckReport) -> GradCheckReport {
-    let mut config = GradCheckConfig::default();
-    let mut report = check(&config);
-    for _ in 0..2 {
-        if report.passes(GRAD_TOL) {
-            break;
-        }
-        config.step /= 10.0;
-        report = check(&config);
-    }
-    report
+fn passing_step(check: impl FnMut(&GradCheckConfig) -> GradCheckReport) -> GradCheckReport {
+    retry_smaller_steps(&GradCheckConfig::default(), GRAD_TOL, &[1e1, 1e2], check)
 }
 
 /// Asserts that `analytic` is `df/dx` of a scalar function at `x` (relative error <=

@@ -54,18 +54,43 @@ impl PixelStats {
     /// # Errors
     /// A set without frames.
     pub fn of(set: &TransitionSet) -> Result<Self> {
+        Self::measure(set, false)
+    }
+
+    /// [`PixelStats::of`], with frames 1.. of a stack read as their changes since the frame
+    /// before, scaled by each pixel's root mean square change between consecutive frames of
+    /// `set`'s episodes.
+    ///
+    /// # Errors
+    /// A set without frames.
+    pub fn with_differences(set: &TransitionSet) -> Result<Self> {
+        Self::measure(set, true)
+    }
+
+    /// One pass over the frames: per-pixel sums, squares and (with `differences`) squared
+    /// changes between consecutive frames of an episode.
+    fn measure(set: &TransitionSet, differences: bool) -> Result<Self> {
         let pixels = set.height() * set.width();
         let (mut sum, mut squares) = (vec![0.0f64; pixels], vec![0.0f64; pixels]);
-        let mut frames = 0usize;
+        let mut changes = vec![0.0f64; if differences { pixels } else { 0 }];
+        let (mut frames, mut steps) = (0usize, 0usize);
         for episode in 0..set.episodes().len() {
             let all = set.episode_frames(episode)?;
-            for frame in all.axis_iter(Axis(0)) {
+            for (t, frame) in all.axis_iter(Axis(0)).enumerate() {
                 for ((s, q), &b) in sum.iter_mut().zip(&mut squares).zip(frame.iter()) {
                     let v = f64::from(b) / 255.0;
                     *s += v;
                     *q += v * v;
                 }
                 frames += 1;
+                if differences && t > 0 {
+                    let before = all.index_axis(Axis(0), t - 1);
+                    for ((c, &a), &b) in changes.iter_mut().zip(before.iter()).zip(frame.iter()) {
+                        let d = (f64::from(b) - f64::from(a)) / 255.0;
+                        *c += d * d;
+                    }
+                    steps += 1;
+                }
             }
         }
         if frames == 0 {
@@ -82,42 +107,18 @@ impl PixelStats {
                 (1.0 / std.max(STD_FLOOR)) as f32
             })
             .collect();
+        let inv_change = differences.then(|| {
+            let n = steps.max(1) as f64;
+            changes
+                .iter()
+                .map(|q| (1.0 / (q / n).sqrt().max(DIFFERENCE_FLOOR)) as f32)
+                .collect()
+        });
         Ok(Self {
             mean,
             inv_std,
-            inv_change: None,
+            inv_change,
         })
-    }
-
-    /// [`PixelStats::of`], with frames 1.. of a stack read as their changes since the frame
-    /// before, scaled by each pixel's root mean square change between consecutive frames of
-    /// `set`'s episodes.
-    ///
-    /// # Errors
-    /// A set without frames.
-    pub fn with_differences(set: &TransitionSet) -> Result<Self> {
-        let mut stats = Self::of(set)?;
-        let mut squares = vec![0.0f64; stats.mean.len()];
-        let mut changes = 0usize;
-        for episode in 0..set.episodes().len() {
-            let all = set.episode_frames(episode)?;
-            for t in 1..all.shape()[0] {
-                let (before, after) = (all.index_axis(Axis(0), t - 1), all.index_axis(Axis(0), t));
-                for ((q, &a), &b) in squares.iter_mut().zip(before.iter()).zip(after.iter()) {
-                    let d = (f64::from(b) - f64::from(a)) / 255.0;
-                    *q += d * d;
-                }
-                changes += 1;
-            }
-        }
-        let n = changes.max(1) as f64;
-        stats.inv_change = Some(
-            squares
-                .iter()
-                .map(|q| (1.0 / (q / n).sqrt().max(DIFFERENCE_FLOOR)) as f32)
-                .collect(),
-        );
-        Ok(stats)
     }
 
     /// Whether frames 1.. are read as differences.
