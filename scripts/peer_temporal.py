@@ -166,6 +166,7 @@ def main():
     p.add_argument("--baselines", action="store_true", help="also score pixels and the random encoder")
     p.add_argument("--standardize", action="store_true", help="per-pixel z-scores (training mean and std)")
     p.add_argument("--head", action="store_true", help="a projection head (64-64-64 MLP) between the features and the loss; the probes read the features before it")
+    p.add_argument("--key-head", action="store_true", help="a projection head (d-256-d MLP) on the keys only: the predictor reads the features, the keys are head(f(o_{t+k})); the probes read the features (our projection_head)")
     p.add_argument("--differences", action="store_true", help="frame 0 standardised, frame 1 as its change since frame 0 over the pixel's rms change")
     p.add_argument("--key-gradient", type=float, default=1.0, help="share of the gradient through the keys (1: plain loss)")
     p.add_argument("--features", type=int, default=64, help="width of the encoder's output")
@@ -191,7 +192,16 @@ def main():
     d = a.features
     enc = Encoder(d)
     pred = nn.Sequential(nn.Linear(d + ACTIONS, 256), nn.ReLU(), nn.Linear(256, d))
-    head = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d)) if a.head else nn.Identity()
+    if a.head and a.key_head:
+        p.error("--head and --key-head are two places for one head: choose one")
+    if a.head:
+        head = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d))
+    elif a.key_head:
+        head = nn.Sequential(nn.Linear(d, 256), nn.ReLU(), nn.Linear(256, d))
+    else:
+        head = nn.Identity()
+    # What the predictor reads: the head's output with --head, the features with --key-head.
+    query_side = nn.Identity() if a.key_head else head
     onehot_te = F.one_hot(torch.from_numpy(te["actions"][act_te].astype(np.int64)), ACTIONS).float()
     if a.baselines:
         all_tr, all_te = np.arange(len(prev_tr)), np.arange(len(prev_te))
@@ -208,9 +218,9 @@ def main():
         x0 = stacks(tr, prev_tr, anc_tr[b])
         x1 = stacks(tr, prev_tr, fut_tr[b])
         act = F.one_hot(torch.from_numpy(tr["actions"][act_tr[b]].astype(np.int64)), ACTIONS).float()
-        z = head(enc(torch.cat([x0, x1])))
-        q = pred(torch.cat([z[: a.batch], act], 1))
-        k = z[a.batch :]
+        f = enc(torch.cat([x0, x1]))
+        q = pred(torch.cat([query_side(f[: a.batch]), act], 1))
+        k = head(f[a.batch :])
         k = a.key_gradient * k + (1 - a.key_gradient) * k.detach()
         logits = F.normalize(q, dim=1) @ F.normalize(k, dim=1).T / a.temperature
         loss = F.cross_entropy(logits, torch.arange(a.batch))
@@ -222,7 +232,7 @@ def main():
     print(f"training {time.time() - started:.1f} s")
     f_tr, f_te = encode(enc, tr, prev_tr), encode(enc, te, prev_te)
     with torch.no_grad():
-        queries = pred(torch.cat([head(f_te[anc_te]), onehot_te], 1))
+        queries = pred(torch.cat([query_side(f_te[anc_te]), onehot_te], 1))
         keys = head(f_te)
     probes("trained", f_tr, f_te, queries, anc_te, fut_te, tr, te, a.seed, keys)
     probes("trained, no pred", f_tr, f_te, f_te[anc_te], anc_te, fut_te, tr, te, a.seed)

@@ -87,13 +87,17 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "target_momentum")]
     pub no_target: bool,
     /// Temporal, without a target encoder: the share of the gradient that reaches the encoder
-    /// through the keys, in [0, 1] (default 0.5; 1 the plain loss).
+    /// through the keys, in [0, 1] (default 0.2; 1 the plain loss).
     #[arg(long, conflicts_with = "target_momentum")]
     pub key_gradient: Option<f32>,
     /// Temporal: read frames 1.. of a stack as their changes since the frame before, scaled
     /// per pixel, instead of standardising every frame alike.
     #[arg(long)]
     pub frame_differences: bool,
+    /// Temporal: the loss compares the features themselves, without the projection head
+    /// between the keys' features and the loss.
+    #[arg(long)]
+    pub no_projection_head: bool,
     /// Temporal: windows of this many consecutive pairs of one episode per batch.
     #[arg(long)]
     pub window: Option<usize>,
@@ -200,6 +204,9 @@ impl TrainArgs {
         c.key_gradient = self.key_gradient.or(c.key_gradient);
         if self.frame_differences {
             c.frame_differences = Some(true);
+        }
+        if self.no_projection_head {
+            c.projection_head = Some(false);
         }
         c.window = self.window.or(c.window);
         if let Some(out) = &self.out {

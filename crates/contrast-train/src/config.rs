@@ -248,6 +248,9 @@ pub struct TrainConfig {
     /// Temporal: the encoder reads frames 1.. of a stack as their changes since the frame
     /// before, scaled per pixel (default off: every frame is standardised alike).
     pub frame_differences: Option<bool>,
+    /// Temporal: the keys reach the loss through a projection head, `h(f(o_{t+k}))`, while
+    /// the probes read the features `f(o)` before it (SimCLR's finding; default on).
+    pub projection_head: Option<bool>,
     /// Temporal: batches laid out in windows of this many consecutive pairs of one episode,
     /// so that neighbours in time are each other's negatives (default 1: independent pairs).
     pub window: Option<usize>,
@@ -255,7 +258,7 @@ pub struct TrainConfig {
 
 /// The temporal recipe's default share of the gradient through the keys (see
 /// [`TrainConfig::key_gradient`]).
-pub const KEY_GRADIENT: f32 = 0.5;
+pub const KEY_GRADIENT: f32 = 0.2;
 
 /// The temporal recipe's settings with their defaults filled in.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -274,6 +277,8 @@ pub struct TemporalSettings {
     pub key_gradient: f32,
     /// Frames 1.. as differences from the frame before.
     pub frame_differences: bool,
+    /// A projection head between the features and the loss.
+    pub projection_head: bool,
     /// Consecutive pairs of one episode per window of a batch.
     pub window: usize,
 }
@@ -325,6 +330,7 @@ impl Default for TrainConfig {
             target_momentum: None,
             key_gradient: None,
             frame_differences: None,
+            projection_head: None,
             window: None,
         }
     }
@@ -368,6 +374,7 @@ impl TrainConfig {
             distractors: Some(false),
             predictor: Some(true),
             target_momentum: None,
+            projection_head: Some(true),
             window: Some(1),
             ..base
         }
@@ -383,6 +390,7 @@ impl TrainConfig {
             target_momentum: self.target_momentum,
             key_gradient: self.key_gradient.unwrap_or(KEY_GRADIENT),
             frame_differences: self.frame_differences.unwrap_or(false),
+            projection_head: self.projection_head.unwrap_or(true),
             window: self.window.unwrap_or(1),
         }
     }
@@ -569,6 +577,10 @@ impl TrainConfig {
                 (
                     "frame_differences",
                     self.frame_differences.map(|v| v.to_string()),
+                ),
+                (
+                    "projection_head",
+                    self.projection_head.map(|v| v.to_string()),
                 ),
                 ("window", self.window.map(|v| v.to_string())),
             ];

@@ -8,9 +8,11 @@
 //! rows a step used. The pairs recipe with a learnable temperature adds CLIP's log-scale
 //! parameter `logit_scale` (`t`, `T = exp(-t)`).
 //!
-//! The temporal recipe has no head (its loss compares encoder features, as CURL's and ATC's
-//! small encoders do) and its predictor reads the features and the actions:
-//! `concat(z_t, actions) -> Linear(f + c, 256) -> ReLU -> Linear(256, f)`.
+//! The temporal recipe's predictor reads the features and the actions,
+//! `concat(z_t, actions) -> Linear(f + c, 256) -> ReLU -> Linear(256, f)`, and predicts the
+//! future's head output; its head `Linear(f, 256) - ReLU - Linear(256, f)` (no batch norm)
+//! thus sits on the keys' side only. With `projection_head = false` there is no head and
+//! the loss compares features, as CURL's and ATC's small encoders do.
 
 use contrast_autodiff::{BagMode, Bags, Graph, Var};
 use contrast_nn::Module;
@@ -76,8 +78,10 @@ impl ContrastModel {
     /// `Linear(f, f) - BN - ReLU - Linear(f, projection_dim)`, drawing weights from `rng`.
     /// For BYOL, also the predictor `Linear(p, f) - BN - ReLU - Linear(f, p)` (`p` the
     /// projection width: the paper's predictor has the projector's shape). The temporal
-    /// recipe has no head, and (unless `predictor = false`) the predictor
-    /// `Linear(f + c, 256) - ReLU - Linear(256, f)` on the features and the `c` context values.
+    /// recipe's head is `Linear(f, 256) - ReLU - Linear(256, f)` (none with
+    /// `projection_head = false`), and (unless `predictor = false`) its predictor
+    /// `Linear(f + c, 256) - ReLU - Linear(256, f)` reads the features and the `c` context
+    /// values.
     pub fn new(
         g: &mut Graph<f32>,
         config: &TrainConfig,
@@ -135,6 +139,12 @@ impl ContrastModel {
             }
         };
         let head = match config.method {
+            Method::Temporal if config.temporal().projection_head => Some(ProjectionHead::new(
+                g,
+                &[feature_dim, TEMPORAL_PREDICTOR_HIDDEN, feature_dim],
+                false,
+                rng,
+            )?),
             Method::Temporal => None,
             _ => Some(ProjectionHead::simclr(
                 g,
@@ -222,10 +232,20 @@ impl ContrastModel {
     /// features themselves for a model without a head.
     pub fn project(&mut self, g: &mut Graph<f32>, x: &Input) -> Result<Var> {
         let h = self.features(g, x)?;
+        self.head(g, h)
+    }
+
+    /// The head applied to features `h`; `h` itself for a model without a head.
+    pub fn head(&mut self, g: &mut Graph<f32>, h: Var) -> Result<Var> {
         match &mut self.head {
             Some(head) => Ok(head.forward(g, h)?),
             None => Ok(h),
         }
+    }
+
+    /// Whether the model has a projection head.
+    pub fn has_head(&self) -> bool {
+        self.head.is_some()
     }
 }
 

@@ -278,6 +278,14 @@ fn bad_settings_are_typed_errors_that_write_nothing() {
             },
             |e| matches!(e, Error::NotApplicable { setting, .. } if setting == "frame_differences = false"),
         ),
+        (
+            "a temporal projection head for SimCLR",
+            TrainConfig {
+                projection_head: Some(true),
+                ..digits.clone()
+            },
+            |e| matches!(e, Error::NotApplicable { setting, .. } if setting == "projection_head = true"),
+        ),
     ];
     for (what, config, check) in cases {
         let err = train(&config, false, &mut Silent).unwrap_err();
@@ -483,4 +491,47 @@ fn frame_differences_are_each_pixels_change_scaled_by_its_rms_change() {
         }
     }
     assert!(moved > 0, "no pixel changed between the frames of a stack");
+}
+
+/// The keys reach the loss through the projection head and the predictions come from the
+/// features before it; without the head, the keys are the features themselves.
+#[test]
+fn the_keys_reach_the_loss_through_the_head_and_only_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    for head in [true, false] {
+        let config = TrainConfig {
+            projection_head: Some(head),
+            ..config(dir.path())
+        };
+        let task = task(&config);
+        let mut trainer = Trainer::new(&config, &task).unwrap();
+        let plan = trainer.plan(0).unwrap();
+        let batch = trainer.batch(&plan[0], 0).unwrap();
+        let Trainer {
+            g, model, recipe, ..
+        } = &mut trainer;
+        assert_eq!(model.has_head(), head);
+        let encoded = recipe.encode(g, model, &batch).unwrap();
+        let keys = g.value(encoded.rows[1]).clone();
+        let features = model.features(g, &batch.views[1]).unwrap();
+        let through_head = model.head(g, features).unwrap();
+        let (features, through_head) = (g.value(features), g.value(through_head));
+        assert_eq!(keys.shape(), [batch.len(), model.projection_dim()]);
+        let largest_gap = |a: &ndarray::ArrayD<f32>, b: &ndarray::ArrayD<f32>| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0.0f32, f32::max)
+        };
+        assert!(largest_gap(&keys, through_head) < 1e-5, "head {head}");
+        let from_features = largest_gap(&keys, features);
+        if head {
+            assert!(from_features > 1e-2, "the head changed nothing");
+        } else {
+            assert!(
+                from_features < 1e-5,
+                "keys {from_features} from the features"
+            );
+        }
+    }
 }

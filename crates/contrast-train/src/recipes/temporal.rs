@@ -1,13 +1,18 @@
 //! Temporal contrast (CPC, van den Oord et al. 2018; CURL, Laskin et al. 2020; ATC, Stooke et
 //! al. 2021): the positive of an observation is what follows it. View 0 of a sample is the
 //! observation `o_t`, view 1 the observation `o_{t+k}`, and the batch's context holds the
-//! actions `a_t .. a_{t+k-1}` one-hot. With `f` the encoder and `q` the predictor:
+//! actions `a_t .. a_{t+k-1}` one-hot. With `f` the encoder, `h` the projection head
+//! (the identity with `projection_head = false`) and `q` the predictor:
 //!
 //! ```text
-//! p_t = q(concat(f(o_t), a_t..a_{t+k-1}))     (p_t = f(o_t) with predictor = false)
-//! y   = f(o_{t+k})                            (or f'(o_{t+k}), f' the EMA target encoder)
+//! p_t = q(concat(f(o_t), a_t..a_{t+k-1}))     (p_t = h(f(o_t)) with predictor = false)
+//! y   = h(f(o_{t+k}))                         (or h'(f'(o_{t+k})), the EMA target's)
 //! L   = InfoNCE(p, y): -(1/N) sum_i log softmax_j(cos(p_i, y_j) / T)_i
 //! ```
+//!
+//! The probes read `f`. The predictor is an MLP on the query side; the head gives the keys
+//! one too, so the features need not themselves be the space in which the futures spread
+//! apart (SimCLR's finding that the representation is better taken before a head).
 //!
 //! The negatives of `p_i` are the other rows' futures `y_j`: other moments of other episodes
 //! (and now and then of the same episode), as the batch was drawn shuffled from every
@@ -96,7 +101,7 @@ impl TemporalState {
                 let x = Input::concat(&[view(batch, 0)?, view(batch, 1)?])?;
                 let z = model.features(g, &x)?;
                 let [present, future] = halves(g, z, n)?;
-                (present, Some(future))
+                (present, Some(model.head(g, future)?))
             }
             Some(_) => (model.features(g, view(batch, 0)?)?, None),
         };
@@ -108,7 +113,7 @@ impl TemporalState {
             let joint = g.concat(&[present, actions], 1)?;
             model.predict(g, joint)?
         } else {
-            present
+            model.head(g, present)?
         };
         match (future, &mut self.target) {
             (Some(future), _) => Ok(Encoded {
@@ -117,7 +122,7 @@ impl TemporalState {
             }),
             (None, Some((target, _))) => {
                 let keys = g.no_grad(|g| -> Result<_> {
-                    let y = target.features(g, view(batch, 1)?)?;
+                    let y = target.project(g, view(batch, 1)?)?;
                     Ok(g.value(y).clone())
                 })?;
                 let keys = keys

@@ -21,10 +21,12 @@
 //! Features `f(o)` of every time step of both splits, each with its true state `s`:
 //!
 //! - **next-state top-1**: for every test pair, the query `q(f(o_t), a_t..a_{t+k-1})` (the
-//!   trained predictor; `f(o_t)` itself for the baselines and the untrained encoder, whose
-//!   predictor has learnt nothing) retrieves `f(o_{t+k})` among a pool of 1,000 futures of
-//!   test pairs, the true one included ([`crate::eval::retrieval`], cosine, pools seeded
-//!   with the run's seed; the whole set when it has fewer pairs);
+//!   trained predictor) retrieves the key `h(f(o_{t+k}))` (through the projection head, as
+//!   the loss compares them; the target's with an EMA target) among a pool of 1,000 futures
+//!   of test pairs, the true one included; the baselines and the untrained encoder, whose
+//!   predictor and head have learnt nothing, compare `f(o_t)` with `f(o_{t+k})`
+//!   ([`crate::eval::retrieval`], cosine, pools seeded with the run's seed; the whole set
+//!   when it has fewer pairs);
 //! - **kNN R2 `<var>`**: the mean state of the 20 training steps nearest in cosine
 //!   ([`crate::eval::knn_regression`]), `R^2` per state variable on the test steps;
 //! - **ridge R2 `<var>`**: closed-form ridge on standardised features, lambda 1, fitted on the
@@ -43,11 +45,12 @@ mod standardize;
 pub use source::{TransitionPairs, actions_one_hot};
 pub use standardize::{DIFFERENCE_FLOOR, PixelStats, STD_FLOOR};
 
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Arc;
 
 use contrast_augment::RandomShift;
-use contrast_autodiff::Graph;
+use contrast_autodiff::{Graph, Var};
 use contrast_data::ImageShape;
 use contrast_env::{Cache, GenerationSettings, TimePair, TransitionSet, load_or_generate};
 use ndarray::{Array2, ArrayView2, Axis, Ix2, s};
@@ -169,7 +172,8 @@ impl Temporal {
     }
 
     /// The retrieval queries of the test pairs: the predictor's output from their present
-    /// features and actions when `predict`, else the present features themselves.
+    /// features and actions when `predict`, else the present features through the head (of
+    /// a trained model: the random encoder is scored on its features, as the pixels are).
     fn queries(
         &self,
         trainer: &mut Trainer,
@@ -178,40 +182,45 @@ impl Temporal {
     ) -> Result<Array2<f32>> {
         let present = test.select(Axis(0), &self.anchors);
         if !(predict && trainer.model.has_predictor()) {
-            return Ok(present);
+            return if trainer.steps_done > 0 {
+                through_head(&mut trainer.g, &mut trainer.model, present)
+            } else {
+                Ok(present)
+            };
         }
         let actions = actions_one_hot(&self.test, &self.test_pairs)?;
         let (g, model) = (&mut trainer.g, &mut trainer.model);
-        let mut out = Array2::zeros(present.dim());
-        for rows in chunks(present.nrows(), ENCODE_CHUNK) {
-            let predicted = g.no_grad(|g| -> Result<Array2<f32>> {
-                let z = g.input(present.slice(s![rows.clone(), ..]).to_owned().into_dyn());
-                let a = g.input(actions.slice(s![rows.clone(), ..]).to_owned().into_dyn());
-                let joint = g.concat(&[z, a], 1)?;
-                let p = model.predict(g, joint)?;
-                g.value(p)
-                    .clone()
-                    .into_dimensionality::<Ix2>()
-                    .map_err(|_| Error::Config("predictions must be a matrix".into()))
-            });
-            g.reset();
-            out.slice_mut(s![rows, ..]).assign(&predicted?);
-        }
-        Ok(out)
+        let width = model.projection_dim();
+        by_chunks(g, present.nrows(), width, |g, rows| {
+            let z = g.input(present.slice(s![rows.clone(), ..]).to_owned().into_dyn());
+            let a = g.input(actions.slice(s![rows, ..]).to_owned().into_dyn());
+            let joint = g.concat(&[z, a], 1)?;
+            model.predict(g, joint)
+        })
     }
 
-    /// The retrieval candidates: the futures' features from the encoder the loss took them
-    /// from, the target encoder when the recipe keeps one, else `test`'s rows.
+    /// The retrieval candidates: the futures' embeddings as the loss compares them, from the
+    /// encoder the loss took them from (the target encoder when the recipe keeps one, else
+    /// `test`'s rows), through its head once trained.
     fn candidates(&self, trainer: &mut Trainer, test: &Array2<f32>) -> Result<Array2<f32>> {
-        let Some((_, target)) = trainer.recipe.momentum_model_mut() else {
-            return Ok(test.select(Axis(0), &self.futures));
+        let g = &mut trainer.g;
+        let (model, futures) = match trainer.recipe.momentum_model_mut() {
+            None => (&mut trainer.model, test.select(Axis(0), &self.futures)),
+            Some((_, target)) => {
+                let steps: Vec<(usize, usize)> = self
+                    .test_pairs
+                    .iter()
+                    .map(|p| (p.episode, p.future))
+                    .collect();
+                let futures = encode_steps(g, target, &self.test, &self.stats, &steps)?;
+                (target, futures)
+            }
         };
-        let steps: Vec<(usize, usize)> = self
-            .test_pairs
-            .iter()
-            .map(|p| (p.episode, p.future))
-            .collect();
-        encode_steps(&mut trainer.g, target, &self.test, &self.stats, &steps)
+        if trainer.steps_done > 0 {
+            through_head(g, model, futures)
+        } else {
+            Ok(futures)
+        }
     }
 
     /// Next-state retrieval of the test pairs from `queries` among the futures' features.
@@ -275,6 +284,45 @@ fn encode_steps(
         stats.apply(&mut stacks)?;
         let features = encode_images(g, model, stacks.view())?;
         out.slice_mut(s![rows, ..]).assign(&features);
+    }
+    Ok(out)
+}
+
+/// Features `h` through `model`'s projection head, where the loss compares them; `h` itself
+/// without a head.
+fn through_head(
+    g: &mut Graph<f32>,
+    model: &mut ContrastModel,
+    h: Array2<f32>,
+) -> Result<Array2<f32>> {
+    if !model.has_head() {
+        return Ok(h);
+    }
+    by_chunks(g, h.nrows(), model.projection_dim(), |g, rows| {
+        let x = g.input(h.slice(s![rows, ..]).to_owned().into_dyn());
+        model.head(g, x)
+    })
+}
+
+/// The `(n, width)` outputs of `f` over rows `0..n`, [`ENCODE_CHUNK`] rows per call, without
+/// gradient; the graph is cleared after each call.
+fn by_chunks(
+    g: &mut Graph<f32>,
+    n: usize,
+    width: usize,
+    mut f: impl FnMut(&mut Graph<f32>, Range<usize>) -> Result<Var>,
+) -> Result<Array2<f32>> {
+    let mut out = Array2::zeros((n, width));
+    for rows in chunks(n, ENCODE_CHUNK) {
+        let block = g.no_grad(|g| -> Result<Array2<f32>> {
+            let y = f(g, rows.clone())?;
+            g.value(y)
+                .clone()
+                .into_dimensionality::<Ix2>()
+                .map_err(|_| Error::Config("outputs must be a matrix".into()))
+        });
+        g.reset();
+        out.slice_mut(s![rows, ..]).assign(&block?);
     }
     Ok(out)
 }
