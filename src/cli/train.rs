@@ -161,6 +161,7 @@ impl TrainArgs {
         config.dataset = dataset;
         self.apply(&mut config)?;
         config.validate()?;
+        config.pin_defaults();
         Ok(config)
     }
 
@@ -198,6 +199,11 @@ impl TrainArgs {
             c.predictor = Some(false);
         }
         c.target_momentum = self.target_momentum.or(c.target_momentum);
+        if self.target_momentum.is_some() {
+            // Keys from a target encoder take no gradient: a config file's key share (a
+            // saved run's pinned default) gives way to the flag.
+            c.key_gradient = None;
+        }
         if self.no_target {
             c.target_momentum = None;
         }

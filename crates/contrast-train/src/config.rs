@@ -380,6 +380,16 @@ impl TrainConfig {
         }
     }
 
+    /// Writes the temporal key share's default into `key_gradient` when it applies (the
+    /// temporal recipe without a target encoder), so that a saved configuration (a run
+    /// folder's `config.toml`, a checkpoint) keeps the share it ran with if the default
+    /// changes. Left unset with a target encoder, where setting it is an error.
+    pub fn pin_defaults(&mut self) {
+        if self.method == Method::Temporal && self.target_momentum.is_none() {
+            self.key_gradient.get_or_insert(KEY_GRADIENT);
+        }
+    }
+
     /// The temporal settings, defaults filled in.
     pub fn temporal(&self) -> TemporalSettings {
         TemporalSettings {
@@ -640,6 +650,37 @@ mod tests {
         let c = TrainConfig::default();
         c.validate().unwrap();
         assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+    }
+
+    #[test]
+    fn pinned_defaults_are_written_out_only_where_they_apply() {
+        let mut c = TrainConfig::for_dataset("cartpole");
+        assert_eq!(c.key_gradient, None);
+        c.pin_defaults();
+        assert_eq!(c.key_gradient, Some(KEY_GRADIENT));
+        c.validate().unwrap();
+        assert!(
+            c.to_toml()
+                .contains(&format!("key_gradient = {KEY_GRADIENT}"))
+        );
+        assert_eq!(TrainConfig::from_toml(&c.to_toml()).unwrap(), c);
+        // An explicit share stays; with a target encoder there is none to pin.
+        let mut set = TrainConfig {
+            key_gradient: Some(1.0),
+            ..TrainConfig::for_dataset("cartpole")
+        };
+        set.pin_defaults();
+        assert_eq!(set.key_gradient, Some(1.0));
+        let mut ema = TrainConfig {
+            target_momentum: Some(0.99),
+            ..TrainConfig::for_dataset("cartpole")
+        };
+        ema.pin_defaults();
+        assert_eq!(ema.key_gradient, None);
+        ema.validate().unwrap();
+        let mut images = TrainConfig::default();
+        images.pin_defaults();
+        assert_eq!(images, TrainConfig::default());
     }
 
     #[test]
