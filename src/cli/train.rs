@@ -87,7 +87,7 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "target_momentum")]
     pub no_target: bool,
     /// Temporal, without a target encoder: the share of the gradient that reaches the encoder
-    /// through the keys, in [0, 1] (default 0.2; 1 the plain loss).
+    /// through the keys, in [0, 1] (default 0.1; 1 the plain loss).
     #[arg(long, conflicts_with = "target_momentum")]
     pub key_gradient: Option<f32>,
     /// Temporal: read frames 1.. of a stack as their changes since the frame before, scaled

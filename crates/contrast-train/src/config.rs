@@ -258,7 +258,7 @@ pub struct TrainConfig {
 
 /// The temporal recipe's default share of the gradient through the keys (see
 /// [`TrainConfig::key_gradient`]).
-pub const KEY_GRADIENT: f32 = 0.2;
+pub const KEY_GRADIENT: f32 = 0.1;
 
 /// The temporal recipe's settings with their defaults filled in.
 #[derive(Clone, Copy, Debug, PartialEq)]
