@@ -50,14 +50,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             config.target_momentum = None;
         }
         config.validate()?;
-        // Data settings (distractors, frame stack, horizon, frame differences) need their own
-        // data set.
+        // Settings that shape the data need their own data set.
         let loaded;
-        let data = |c: &TrainConfig| {
-            let t = c.temporal();
-            (t.horizon, t.frame_stack, t.distractors, t.frame_differences)
-        };
-        let task = if data(&config) == data(&base) {
+        let task = if config.temporal().data() == base.temporal().data() {
             &task
         } else {
             loaded = Temporal::load(&config)?;

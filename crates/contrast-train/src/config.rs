@@ -283,6 +283,20 @@ pub struct TemporalSettings {
     pub window: usize,
 }
 
+impl TemporalSettings {
+    /// The settings that decide the data a temporal task holds and what its encoder reads:
+    /// `(horizon, frame_stack, distractors, frame_differences)`. Two configurations with
+    /// equal ones can share one loaded task.
+    pub fn data(&self) -> (usize, usize, bool, bool) {
+        (
+            self.horizon,
+            self.frame_stack,
+            self.distractors,
+            self.frame_differences,
+        )
+    }
+}
+
 impl Default for TrainConfig {
     fn default() -> Self {
         Self {

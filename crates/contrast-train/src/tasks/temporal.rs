@@ -346,17 +346,6 @@ fn pixels(set: &TransitionSet) -> Result<Array2<f32>> {
         .expect("contiguous stacks"))
 }
 
-/// The settings that decide the data a task holds and what its encoder reads: `(horizon,
-/// frame_stack, distractors, frame_differences)`.
-fn data_settings(settings: &TemporalSettings) -> (usize, usize, bool, bool) {
-    (
-        settings.horizon,
-        settings.frame_stack,
-        settings.distractors,
-        settings.frame_differences,
-    )
-}
-
 /// The frame-stack augmentation named by `augmentation`.
 fn shift_for(augmentation: Augmentation) -> Result<Option<RandomShift>> {
     match augmentation {
@@ -381,10 +370,7 @@ impl Task for Temporal {
     fn source(&self, config: &TrainConfig, views: usize) -> Result<Arc<dyn Source>> {
         // The settings that shape the data must be the ones it was loaded with; the
         // recipe's own (predictor, target, window) may differ.
-        let (loaded, asked) = (
-            data_settings(&self.settings),
-            data_settings(&config.temporal()),
-        );
+        let (loaded, asked) = (self.settings.data(), config.temporal().data());
         if loaded != asked {
             return Err(Error::Config(format!(
                 "the trajectories were loaded for {loaded:?}, the run asks for {asked:?}"
